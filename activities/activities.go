@@ -1,0 +1,175 @@
+// Package activities holds the invoice workflow's activities: every call to Stripe, Anrok
+// and PostgreSQL the workflow makes. Activities are methods on Activities, which holds their
+// dependencies; the workflow refers to them through a nil *Activities so names stay typed.
+//
+// Each activity loads what it needs from Postgres by invoice id (workflow inputs and results
+// stay small: ids and totals), calls one provider, and saves the result right after. Errors
+// leave here classified: a failure.NeedsPerson error becomes a non-retryable Temporal
+// application error whose type is the error code; everything else is retried by Temporal,
+// forever if need be, with the provider's Retry-After honoured.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/taxflow/taxflow/internal/billing"
+	"github.com/taxflow/taxflow/internal/failure"
+	"github.com/taxflow/taxflow/internal/invoicing"
+	"github.com/taxflow/taxflow/internal/secretbox"
+	"github.com/taxflow/taxflow/internal/store"
+	"github.com/taxflow/taxflow/internal/store/sqldb"
+	"github.com/taxflow/taxflow/internal/tax"
+)
+
+// BillingFactory builds the billing provider of a Stripe account from its row and its
+// decrypted API key.
+type BillingFactory func(acct sqldb.StripeAccount, apiKey string) billing.Provider
+
+// TaxEngineFactory builds the tax engine of an Anrok connection from its row and its
+// decrypted API key.
+type TaxEngineFactory func(conn sqldb.AnrokConnection, apiKey string) tax.Engine
+
+// Activities are the invoice workflow's activities and their dependencies.
+type Activities struct {
+	Store     *store.Store
+	Secrets   *secretbox.Keyring
+	Billing   BillingFactory
+	TaxEngine TaxEngineFactory
+	// DefaultTaxWait is TAXFLOW_TAX_WAIT, used when an account sets no tax_wait.
+	DefaultTaxWait time.Duration
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+	Log *slog.Logger
+
+	mu        sync.Mutex
+	billings  map[string]cachedBilling
+	taxEngine map[string]cachedEngine
+}
+
+type cachedBilling struct {
+	version time.Time
+	p       billing.Provider
+}
+
+type cachedEngine struct {
+	version time.Time
+	e       tax.Engine
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// FailureDetails travel with a needs-person activity error to the workflow.
+type FailureDetails struct {
+	Provider string
+	Class    string
+	Code     string
+	Message  string
+}
+
+// NonRetryable error types that are not provider codes.
+const errTypeInternal = "taxflow_internal"
+
+// temporalError converts a classified error into the Temporal error that drives retries.
+func temporalError(err error) error {
+	if err == nil {
+		return nil
+	}
+	fe, ok := failure.As(err)
+	if !ok {
+		// Unclassified (a database hiccup, a bug): retried, and visible in the UI as the
+		// activity's last failure.
+		return err
+	}
+	details := FailureDetails{Provider: fe.Provider, Class: string(fe.Class), Code: fe.Code, Message: fe.Message}
+	switch fe.Class {
+	case failure.NeedsPerson:
+		return temporal.NewNonRetryableApplicationError(fe.Message, fe.Code, nil, details)
+	case failure.RateLimited:
+		return temporal.NewApplicationErrorWithOptions(fe.Message, fe.Code, temporal.ApplicationErrorOptions{
+			NextRetryDelay: fe.RetryAfter,
+			Details:        []interface{}{details},
+		})
+	default:
+		return temporal.NewApplicationErrorWithOptions(fe.Message, fe.Code, temporal.ApplicationErrorOptions{
+			Details: []interface{}{details},
+		})
+	}
+}
+
+// stripeFor returns the billing provider of a Stripe account (cached per account version).
+func (a *Activities) stripeFor(acct sqldb.StripeAccount) (billing.Provider, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.billings[acct.ID]; ok && c.version.Equal(acct.UpdatedAt) {
+		return c.p, nil
+	}
+	key, err := a.Secrets.Open(acct.ApiKeySealed, SecretPlace("stripe_accounts", acct.ID, "api_key"))
+	if err != nil {
+		return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeSecretUnreadable,
+			fmt.Sprintf("the API key of Stripe account %s cannot be decrypted (%v): put the key again with PUT /v1/stripe-accounts/%s, or restore the old key in TAXFLOW_SECRET_KEY", acct.ID, err, acct.ID))
+	}
+	p := a.Billing(acct, key)
+	if a.billings == nil {
+		a.billings = map[string]cachedBilling{}
+	}
+	a.billings[acct.ID] = cachedBilling{acct.UpdatedAt, p}
+	return p, nil
+}
+
+// taxEngineFor returns the tax engine of an Anrok connection (cached per version).
+func (a *Activities) taxEngineFor(conn sqldb.AnrokConnection) (tax.Engine, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.taxEngine[conn.ID]; ok && c.version.Equal(conn.UpdatedAt) {
+		return c.e, nil
+	}
+	key, err := a.Secrets.Open(conn.ApiKeySealed, SecretPlace("anrok_connections", conn.ID, "api_key"))
+	if err != nil {
+		return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeSecretUnreadable,
+			fmt.Sprintf("the API key of Anrok connection %s cannot be decrypted (%v): put the key again with PUT /v1/anrok-connections/%s, or restore the old key in TAXFLOW_SECRET_KEY", conn.ID, err, conn.ID))
+	}
+	e := a.TaxEngine(conn, key)
+	if a.taxEngine == nil {
+		a.taxEngine = map[string]cachedEngine{}
+	}
+	a.taxEngine[conn.ID] = cachedEngine{conn.UpdatedAt, e}
+	return e, nil
+}
+
+// SecretPlace is the associated data a secret is sealed under: its table, row and column.
+func SecretPlace(table, id, column string) string { return table + "/" + id + "/" + column }
+
+func (a *Activities) logger(ctx context.Context) *slog.Logger {
+	l := a.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		l = l.With("workflow_id", info.WorkflowExecution.ID, "activity", info.ActivityType.Name, "attempt", info.Attempt)
+	}
+	return l
+}
+
+// attempt is the activity's attempt number (1 outside an activity).
+func attempt(ctx context.Context) int32 {
+	if activity.IsActivity(ctx) {
+		return activity.GetInfo(ctx).Attempt
+	}
+	return 1
+}
+
+var errNotFound = errors.New("not found")

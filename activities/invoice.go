@@ -1,0 +1,725 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/taxflow/taxflow/internal/billing"
+	"github.com/taxflow/taxflow/internal/failure"
+	"github.com/taxflow/taxflow/internal/invoicing"
+	"github.com/taxflow/taxflow/internal/store/sqldb"
+	"github.com/taxflow/taxflow/internal/tax"
+)
+
+// InvoiceRef names an invoice: activity inputs are ids, bodies stay in Postgres.
+type InvoiceRef struct {
+	InvoiceID string
+}
+
+// CheckResult is what the workflow needs to know to run the invoice.
+type CheckResult struct {
+	StripeAccountID   string
+	AnrokConnectionID string
+	TaxMode           string
+	TaxWait           time.Duration
+	OnTaxTimeout      string
+	Subtotal          int64
+	Lines             int
+}
+
+// CheckInvoice checks an invoice against the current configuration before any provider
+// call: a usable customer address, an Anrok product for every line, a connection to use.
+// It records the connection the invoice will use.
+func (a *Activities) CheckInvoice(ctx context.Context, in InvoiceRef) (CheckResult, error) {
+	res, err := a.checkInvoice(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, true)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if b.Anrok == nil {
+		return CheckResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeAnrokConnectionMissing,
+			"no Anrok connection to compute tax with: create one with PUT /v1/anrok-connections/{id} (or name one in the customer's anrok_connection_id)")
+	}
+	shipping, billingAddr, err := b.addresses()
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if _, _, ok := invoicing.ChooseAddress(shipping, billingAddr); !ok {
+		return CheckResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeCustomerAddressMissing,
+			fmt.Sprintf("customer %s has no usable address: set shipping_address or billing_address (country, and region or postal_code in the US and Canada) with PUT /v1/customers/%s, then retry", b.Customer.ID, b.Customer.ID))
+	}
+	mapping := invoicing.MapProducts(b.Lines, b.Products, deref(b.Anrok.FallbackProductID))
+	if len(mapping.Unmapped) > 0 {
+		return CheckResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeProductNotMapped,
+			fmt.Sprintf("products %s have no anrok_product_id and Anrok connection %s has no fallback_product_id: map them with PUT /v1/products/{id} or set a fallback product, then retry",
+				strings.Join(mapping.Unmapped, ", "), b.Anrok.ID))
+	}
+	if b.Settings.TaxMode != invoicing.TaxModeAnrokAPI {
+		return CheckResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_mode_not_supported",
+			fmt.Sprintf("Stripe account %s uses tax_mode %q, which this taxflow version does not run: set tax_mode anrok_api", b.StripeAccount.ID, b.Settings.TaxMode))
+	}
+	q := a.Store.Queries
+	if err := q.SetInvoiceAnrokConnection(ctx, sqldb.SetInvoiceAnrokConnectionParams{ID: in.InvoiceID, AnrokConnectionID: &b.Anrok.ID}); err != nil {
+		return CheckResult{}, fmt.Errorf("record connection: %w", err)
+	}
+	if len(mapping.Fallback) > 0 {
+		a.logger(ctx).Info("products use the connection's fallback Anrok product", "invoice_id", in.InvoiceID, "products", mapping.Fallback)
+	}
+	return CheckResult{
+		StripeAccountID:   b.StripeAccount.ID,
+		AnrokConnectionID: b.Anrok.ID,
+		TaxMode:           b.Settings.TaxMode,
+		TaxWait:           b.Settings.EffectiveTaxWait(a.DefaultTaxWait),
+		OnTaxTimeout:      b.Settings.OnTaxTimeout,
+		Subtotal:          b.Invoice.Subtotal,
+		Lines:             len(b.Lines),
+	}, nil
+}
+
+// DraftResult names the provider's draft.
+type DraftResult struct {
+	StripeInvoiceID string
+	// Fresh: created by this call with no lines yet (the lines step need not read it).
+	Fresh bool
+}
+
+// CreateStripeDraft creates the Stripe draft for the invoice (or finds the one an earlier
+// attempt created) and records its id.
+func (a *Activities) CreateStripeDraft(ctx context.Context, in InvoiceRef) (DraftResult, error) {
+	res, err := a.createStripeDraft(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (DraftResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return DraftResult{}, err
+	}
+	if b.Invoice.StripeInvoiceID != nil {
+		return DraftResult{StripeInvoiceID: *b.Invoice.StripeInvoiceID}, nil
+	}
+	p, err := a.stripeFor(b.StripeAccount)
+	if err != nil {
+		return DraftResult{}, err
+	}
+	meta := map[string]string{}
+	if len(b.Invoice.Metadata) > 0 {
+		if err := json.Unmarshal(b.Invoice.Metadata, &meta); err != nil {
+			return DraftResult{}, fmt.Errorf("stored metadata: %w", err)
+		}
+	}
+	d := billing.Draft{
+		InvoiceID:        b.Invoice.ID,
+		CustomerRef:      b.Billing.StripeCustomerID,
+		Currency:         b.Invoice.Currency,
+		CollectionMethod: b.Billing.CollectionMethod,
+		Metadata:         meta,
+		MayExist:         attempt(ctx) > 1,
+		ReceivedAt:       b.Invoice.CreatedAt,
+	}
+	if d.CollectionMethod == "send_invoice" {
+		d.DaysUntilDue = invoicing.DefaultDaysUntilDue
+		if b.Settings.DaysUntilDue != nil {
+			d.DaysUntilDue = *b.Settings.DaysUntilDue
+		}
+	}
+	inv, err := p.CreateDraft(ctx, d)
+	if err != nil {
+		return DraftResult{}, err
+	}
+	if err := a.Store.SetStripeInvoice(ctx, sqldb.SetStripeInvoiceParams{ID: in.InvoiceID, StripeInvoiceID: &inv.ID}); err != nil {
+		return DraftResult{}, fmt.Errorf("record stripe invoice %s: %w", inv.ID, err)
+	}
+	return DraftResult{StripeInvoiceID: inv.ID, Fresh: len(inv.Lines) == 0 && inv.Status == "draft"}, nil
+}
+
+// TaxSummary is the outcome of a tax call.
+type TaxSummary struct {
+	Tax                int64
+	TransactionID      string
+	TransactionVersion int64
+}
+
+// CalculateTax asks the tax engine for the invoice's tax without recording a transaction
+// (Anrok createEphemeral) and stores the answer as the invoice's calculated tax.
+func (a *Activities) CalculateTax(ctx context.Context, in InvoiceRef) (TaxSummary, error) {
+	res, err := a.computeTax(ctx, in, false)
+	return res, temporalError(err)
+}
+
+// CommitTax records the invoice's transaction for filing (Anrok createOrUpdate, under the
+// transaction id derived from the invoice) and stores the answer as its committed tax.
+func (a *Activities) CommitTax(ctx context.Context, in InvoiceRef) (TaxSummary, error) {
+	res, err := a.computeTax(ctx, in, true)
+	return res, temporalError(err)
+}
+
+func (a *Activities) computeTax(ctx context.Context, in InvoiceRef, commit bool) (TaxSummary, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return TaxSummary{}, err
+	}
+	if b.Anrok == nil {
+		return TaxSummary{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeAnrokConnectionMissing, "the invoice's Anrok connection is gone: create it again, then retry")
+	}
+	engine, err := a.taxEngineFor(*b.Anrok)
+	if err != nil {
+		return TaxSummary{}, err
+	}
+	req, err := a.taxRequest(b)
+	if err != nil {
+		return TaxSummary{}, err
+	}
+	kind, status := "calculated", invoicing.TaxCalculated
+	var res tax.Result
+	if commit {
+		kind, status = "committed", invoicing.TaxCommitted
+		req.TransactionID = invoicing.AnrokTransactionID(b.Anrok.TransactionPrefix, b.Invoice.ID)
+		res, err = engine.Commit(ctx, req)
+	} else {
+		res, err = engine.Calculate(ctx, req)
+	}
+	if err != nil {
+		return TaxSummary{}, err
+	}
+	if err := matchLines(b.Lines, &res); err != nil {
+		return TaxSummary{}, err
+	}
+	if err := res.Allocate(); err != nil {
+		return TaxSummary{}, failure.NeedsPersonError(failure.ProviderAnrok, "tax_answer_unusable", err.Error())
+	}
+	if err := a.saveTaxResult(ctx, b, kind, engine.Name(), res, status); err != nil {
+		return TaxSummary{}, err
+	}
+	return TaxSummary{Tax: res.Tax, TransactionID: res.TransactionID, TransactionVersion: res.TransactionVersion}, nil
+}
+
+// matchLines checks that the engine answered for every line, by id (never by position).
+func matchLines(lines []sqldb.InvoiceLine, res *tax.Result) error {
+	got := map[string]bool{}
+	for _, l := range res.Lines {
+		got[l.LineID] = true
+	}
+	for _, l := range lines {
+		if !got[l.ID] {
+			return failure.RetryableError(failure.ProviderAnrok, "tax_answer_incomplete", fmt.Sprintf("the tax engine returned no result for line %s", l.ID), nil)
+		}
+	}
+	if len(res.Lines) != len(lines) {
+		return failure.RetryableError(failure.ProviderAnrok, "tax_answer_incomplete", fmt.Sprintf("the tax engine returned %d lines for %d", len(res.Lines), len(lines)), nil)
+	}
+	return nil
+}
+
+func (a *Activities) taxRequest(b *invoiceBundle) (tax.Request, error) {
+	shipping, billingAddr, err := b.addresses()
+	if err != nil {
+		return tax.Request{}, err
+	}
+	addr, _, ok := invoicing.ChooseAddress(shipping, billingAddr)
+	if !ok {
+		return tax.Request{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeCustomerAddressMissing,
+			fmt.Sprintf("customer %s has no usable address: set one with PUT /v1/customers/%s, then retry", b.Customer.ID, b.Customer.ID))
+	}
+	taxIDs, err := b.taxIDs()
+	if err != nil {
+		return tax.Request{}, err
+	}
+	mapping := invoicing.MapProducts(b.Lines, b.Products, deref(b.Anrok.FallbackProductID))
+	if len(mapping.Unmapped) > 0 {
+		return tax.Request{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeProductNotMapped,
+			fmt.Sprintf("products %s have no Anrok product: map them with PUT /v1/products/{id}, then retry", strings.Join(mapping.Unmapped, ", ")))
+	}
+	req := tax.Request{
+		Currency: b.Invoice.Currency,
+		Customer: tax.Customer{
+			ID:      invoicing.AnrokCustomerID(b.Customer, b.Anrok.TransactionPrefix),
+			Name:    b.Customer.Name,
+			Address: addr,
+			TaxIDs:  taxIDs,
+		},
+		AccountingTime:     b.Invoice.IssuedAt,
+		AccountingTimeZone: deref(b.Anrok.AccountingTimeZone),
+		TaxDate:            invoicing.TaxDate(b.Invoice.IssuedAt, a.now()),
+	}
+	for _, l := range b.Lines {
+		req.Lines = append(req.Lines, tax.Line{ID: l.ID, ProductCode: mapping.ByLine[l.ID], Amount: l.Amount, Quantity: l.Quantity})
+	}
+	return req, nil
+}
+
+func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, engine string, res tax.Result, status invoicing.TaxStatus) error {
+	calculatedAt := res.CalculatedAt
+	if calculatedAt.IsZero() {
+		calculatedAt = a.now()
+	}
+	rows := make([]sqldb.InsertLineTaxResultsParams, 0, len(res.Lines))
+	lineIDs := make([]string, 0, len(res.Lines))
+	taxes := make([]int64, 0, len(res.Lines))
+	for _, l := range res.Lines {
+		breakdown, err := json.Marshal(l.Breakdown)
+		if err != nil {
+			return err
+		}
+		raw := l.Raw
+		if len(raw) == 0 {
+			raw = json.RawMessage("{}")
+		}
+		rows = append(rows, sqldb.InsertLineTaxResultsParams{
+			InvoiceID: b.Invoice.ID, Kind: kind, LineID: l.LineID, TaxAmount: l.Tax,
+			PreTaxAmount: l.PreTaxAmount, Jurisdictions: breakdown, Raw: raw,
+		})
+		lineIDs = append(lineIDs, l.LineID)
+		taxes = append(taxes, l.Tax)
+	}
+	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		var txID *string
+		var txVersion *int64
+		if res.TransactionID != "" {
+			txID, txVersion = &res.TransactionID, &res.TransactionVersion
+		}
+		if err := q.UpsertTaxResult(ctx, sqldb.UpsertTaxResultParams{
+			InvoiceID: b.Invoice.ID, Kind: kind, Engine: engine, TaxAmount: res.Tax,
+			PreTaxAmount: res.PreTaxAmount, TransactionID: txID, TransactionVersion: txVersion, CalculatedAt: calculatedAt,
+		}); err != nil {
+			return fmt.Errorf("save tax result: %w", err)
+		}
+		if err := q.DeleteLineTaxResults(ctx, sqldb.DeleteLineTaxResultsParams{InvoiceID: b.Invoice.ID, Kind: kind}); err != nil {
+			return err
+		}
+		if _, err := q.InsertLineTaxResults(ctx, rows); err != nil {
+			return fmt.Errorf("save line tax results: %w", err)
+		}
+		if err := q.SetLineTaxes(ctx, sqldb.SetLineTaxesParams{InvoiceID: b.Invoice.ID, LineIds: lineIDs, Taxes: taxes}); err != nil {
+			return err
+		}
+		if err := q.SetInvoiceTax(ctx, sqldb.SetInvoiceTaxParams{ID: b.Invoice.ID, Tax: res.Tax, TaxStatus: string(status)}); err != nil {
+			return err
+		}
+		if txID != nil {
+			st := "committed"
+			return q.SetAnrokTransaction(ctx, sqldb.SetAnrokTransactionParams{
+				ID: b.Invoice.ID, AnrokTransactionID: txID, AnrokTransactionVersion: txVersion, AnrokTransactionStatus: &st,
+			})
+		}
+		return nil
+	})
+}
+
+// LinesInput asks for the draft's lines to be written with the invoice's calculated tax.
+type LinesInput struct {
+	InvoiceID string
+	// KnownEmpty: the workflow created the draft and has not written lines before, so the
+	// draft need not be read first.
+	KnownEmpty bool
+}
+
+// LinesResult is the draft after its lines were written.
+type LinesResult struct {
+	StripeTax   int64
+	StripeTotal int64
+}
+
+// WriteDraftLines writes every invoice line onto the Stripe draft with its calculated tax
+// as tax_amounts, keyed by the taxflow line id so a retry never adds a line twice.
+func (a *Activities) WriteDraftLines(ctx context.Context, in LinesInput) (LinesResult, error) {
+	res, err := a.writeDraftLines(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Activities) writeDraftLines(ctx context.Context, in LinesInput) (LinesResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return LinesResult{}, err
+	}
+	if b.Invoice.StripeInvoiceID == nil {
+		return LinesResult{}, failure.RetryableError(failure.ProviderTaxflow, invoicing.CodeStripeInvoiceNotCreated, "the Stripe draft is not recorded yet", nil)
+	}
+	p, err := a.stripeFor(b.StripeAccount)
+	if err != nil {
+		return LinesResult{}, err
+	}
+	lines, err := a.stripeLines(ctx, b, "calculated")
+	if err != nil {
+		return LinesResult{}, err
+	}
+	var known *billing.Invoice
+	if in.KnownEmpty && attempt(ctx) == 1 {
+		known = &billing.Invoice{ID: *b.Invoice.StripeInvoiceID, Status: "draft"}
+	}
+	inv, err := p.WriteLines(ctx, b.Invoice.ID, *b.Invoice.StripeInvoiceID, lines, known)
+	if err != nil {
+		return LinesResult{}, err
+	}
+	if err := a.saveStripeLineIDs(ctx, b.Invoice.ID, inv); err != nil {
+		return LinesResult{}, err
+	}
+	if err := a.Store.SetInvoiceProgress(ctx, sqldb.SetInvoiceProgressParams{ID: b.Invoice.ID, Step: string(invoicing.StepCommit), Status: string(invoicing.StatusDraft)}); err != nil {
+		return LinesResult{}, err
+	}
+	return LinesResult{StripeTax: inv.Tax, StripeTotal: inv.Total}, nil
+}
+
+func (a *Activities) saveStripeLineIDs(ctx context.Context, invoiceID string, inv billing.Invoice) error {
+	var ids, lineItems, items []string
+	for _, l := range inv.Lines {
+		if l.LineID == "" {
+			continue
+		}
+		ids = append(ids, l.LineID)
+		lineItems = append(lineItems, l.ID)
+		items = append(items, l.ItemID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return a.Store.SetLinesStripeIDs(ctx, sqldb.SetLinesStripeIDsParams{InvoiceID: invoiceID, LineIds: ids, LineItemIds: lineItems, InvoiceItemIds: items})
+}
+
+// stripeLines builds the Stripe lines of an invoice with the tax of the given kind.
+func (a *Activities) stripeLines(ctx context.Context, b *invoiceBundle, kind string) ([]billing.Line, error) {
+	results, err := a.Store.ListLineTaxResults(ctx, sqldb.ListLineTaxResultsParams{InvoiceID: b.Invoice.ID, Kind: kind})
+	if err != nil {
+		return nil, fmt.Errorf("load %s tax: %w", kind, err)
+	}
+	byLine := map[string][]tax.BreakdownEntry{}
+	for _, r := range results {
+		var bd []tax.BreakdownEntry
+		if err := json.Unmarshal(r.Jurisdictions, &bd); err != nil {
+			return nil, fmt.Errorf("stored breakdown of line %s: %w", r.LineID, err)
+		}
+		byLine[r.LineID] = bd
+	}
+	out := make([]billing.Line, 0, len(b.Lines))
+	for _, l := range b.Lines {
+		bd, ok := byLine[l.ID]
+		if !ok {
+			return nil, fmt.Errorf("line %s has no %s tax", l.ID, kind)
+		}
+		p := b.Products[l.ProductID]
+		out = append(out, billing.Line{
+			LineID:      l.ID,
+			Description: invoicing.LineDescription(l, p.Name),
+			Currency:    b.Invoice.Currency,
+			Amount:      l.Amount,
+			Quantity:    l.Quantity,
+			UnitPrice:   l.UnitPrice,
+			ProductRef:  deref(p.StripeProductID),
+			PeriodStart: b.Invoice.PeriodStart,
+			PeriodEnd:   b.Invoice.PeriodEnd,
+			Taxes:       invoicing.StripeLineTaxes(l.Amount, bd, false),
+		})
+	}
+	return out, nil
+}
+
+// FinalizeResult is the finalized Stripe invoice.
+type FinalizeResult struct {
+	StripeInvoiceID string
+	Number          string
+	Tax             int64
+	Total           int64
+}
+
+// FinalizeStripeInvoice makes the draft carry exactly the committed tax (rewriting a line
+// only when the committed answer differs from the calculated one), checks that Stripe's tax
+// equals the tax Anrok recorded, and finalizes the invoice.
+func (a *Activities) FinalizeStripeInvoice(ctx context.Context, in InvoiceRef) (FinalizeResult, error) {
+	res, err := a.finalizeStripeInvoice(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Activities) finalizeStripeInvoice(ctx context.Context, in InvoiceRef) (FinalizeResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	if b.Invoice.StripeInvoiceID == nil {
+		return FinalizeResult{}, failure.RetryableError(failure.ProviderTaxflow, invoicing.CodeStripeInvoiceNotCreated, "the Stripe draft is not recorded yet", nil)
+	}
+	ext := *b.Invoice.StripeInvoiceID
+	committed, err := a.Store.GetTaxResult(ctx, sqldb.GetTaxResultParams{InvoiceID: b.Invoice.ID, Kind: "committed"})
+	if err != nil {
+		return FinalizeResult{}, fmt.Errorf("load committed tax: %w", err)
+	}
+	p, err := a.stripeFor(b.StripeAccount)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	same, err := a.sameBilledTax(ctx, b.Invoice.ID)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	if !same || attempt(ctx) > 1 {
+		// The committed answer differs from the draft's (rates changed in between), or an
+		// earlier attempt may have stopped half-way: make the draft carry the committed tax.
+		lines, err := a.stripeLines(ctx, b, "committed")
+		if err != nil {
+			return FinalizeResult{}, err
+		}
+		cur, err := p.Get(ctx, ext)
+		if err != nil {
+			return FinalizeResult{}, err
+		}
+		if cur.Status == "draft" {
+			draft, err := p.WriteLines(ctx, b.Invoice.ID, ext, lines, &cur)
+			if err != nil {
+				return FinalizeResult{}, err
+			}
+			if draft.Tax != committed.TaxAmount {
+				return FinalizeResult{}, mismatch(ext, draft.Tax, committed.TaxAmount, "before finalization; nothing was finalized")
+			}
+		}
+	}
+	inv, err := p.Finalize(ctx, b.Invoice.ID, ext)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	if inv.Tax != committed.TaxAmount {
+		return FinalizeResult{}, mismatch(ext, inv.Tax, committed.TaxAmount, "after finalization: void the Stripe invoice and retry")
+	}
+	finalizedAt := inv.FinalizedAt
+	if finalizedAt.IsZero() {
+		finalizedAt = a.now()
+	}
+	number := inv.Number
+	if err := a.Store.SetInvoiceFinalized(ctx, sqldb.SetInvoiceFinalizedParams{ID: b.Invoice.ID, StripeInvoiceNumber: &number, StripeFinalizedAt: &finalizedAt}); err != nil {
+		return FinalizeResult{}, fmt.Errorf("record finalization: %w", err)
+	}
+	return FinalizeResult{StripeInvoiceID: inv.ID, Number: inv.Number, Tax: inv.Tax, Total: inv.Total}, nil
+}
+
+func mismatch(ext string, stripeTax, anrokTax int64, when string) error {
+	return failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeTaxMismatch,
+		fmt.Sprintf("Stripe invoice %s carries tax %d but Anrok recorded %d (%s)", ext, stripeTax, anrokTax, when))
+}
+
+// sameBilledTax reports whether the committed tax bills every line exactly as the
+// calculated tax on the draft does.
+func (a *Activities) sameBilledTax(ctx context.Context, invoiceID string) (bool, error) {
+	load := func(kind string) (map[string]string, error) {
+		rows, err := a.Store.ListLineTaxResults(ctx, sqldb.ListLineTaxResultsParams{InvoiceID: invoiceID, Kind: kind})
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		for _, r := range rows {
+			var bd []tax.BreakdownEntry
+			if err := json.Unmarshal(r.Jurisdictions, &bd); err != nil {
+				return nil, err
+			}
+			var sb strings.Builder
+			for _, e := range bd {
+				fmt.Fprintf(&sb, "%s:%d:%s;", e.Jurisdiction, e.Billed, e.Rate.String())
+			}
+			out[r.LineID] = sb.String()
+		}
+		return out, nil
+	}
+	calc, err := load("calculated")
+	if err != nil {
+		return false, err
+	}
+	comm, err := load("committed")
+	if err != nil {
+		return false, err
+	}
+	if len(calc) != len(comm) {
+		return false, nil
+	}
+	for id, v := range comm {
+		if calc[id] != v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// VoidStripeInvoice voids the invoice's finalized Stripe invoice.
+func (a *Activities) VoidStripeInvoice(ctx context.Context, in InvoiceRef) error {
+	return temporalError(a.voidStripeInvoice(ctx, in))
+}
+
+func (a *Activities) voidStripeInvoice(ctx context.Context, in InvoiceRef) error {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return err
+	}
+	if b.Invoice.StripeInvoiceID == nil {
+		return nil
+	}
+	p, err := a.stripeFor(b.StripeAccount)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Void(ctx, b.Invoice.ID, *b.Invoice.StripeInvoiceID); err != nil {
+		return err
+	}
+	return a.Store.SetInvoiceVoided(ctx, in.InvoiceID)
+}
+
+// VoidTaxResult says how the Anrok transaction was taken out of filing.
+type VoidTaxResult struct {
+	// TaxStatus is voided, or negated when Anrok had frozen the transaction for filing.
+	TaxStatus string
+}
+
+// VoidTax voids the invoice's committed Anrok transaction; when Anrok has frozen it for
+// filing, it records a negation instead (the exact inverse, under a derived id).
+func (a *Activities) VoidTax(ctx context.Context, in InvoiceRef) (VoidTaxResult, error) {
+	res, err := a.voidTax(ctx, in)
+	return res, temporalError(err)
+}
+
+// NegationTransactionID is the id of the negation of a transaction (deterministic).
+func NegationTransactionID(transactionID string) string { return transactionID + ":void" }
+
+func (a *Activities) voidTax(ctx context.Context, in InvoiceRef) (VoidTaxResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return VoidTaxResult{}, err
+	}
+	if b.Invoice.AnrokTransactionID == nil {
+		return VoidTaxResult{TaxStatus: b.Invoice.TaxStatus}, nil
+	}
+	if st := deref(b.Invoice.AnrokTransactionStatus); st == "voided" || st == "negated" {
+		return VoidTaxResult{TaxStatus: map[string]string{"voided": "voided", "negated": "negated"}[st]}, nil
+	}
+	if b.Anrok == nil {
+		return VoidTaxResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeAnrokConnectionMissing, "the invoice's Anrok connection is gone: create it again, then retry")
+	}
+	engine, err := a.taxEngineFor(*b.Anrok)
+	if err != nil {
+		return VoidTaxResult{}, err
+	}
+	txID := *b.Invoice.AnrokTransactionID
+	version := int64(0)
+	if b.Invoice.AnrokTransactionVersion != nil {
+		version = *b.Invoice.AnrokTransactionVersion
+	}
+	status := invoicing.TaxVoided
+	err = engine.Void(ctx, txID, version)
+	if errors.Is(err, tax.ErrTransactionFrozen) {
+		// Filed already: a void would rewrite a filed return; a negation records the reversal
+		// in the current period instead.
+		status = invoicing.TaxNegated
+		err = engine.Negate(ctx, txID, NegationTransactionID(txID), version)
+		if errors.Is(err, tax.ErrDuplicateTransaction) {
+			err = nil // an earlier attempt recorded the negation
+		}
+	}
+	if err != nil {
+		return VoidTaxResult{}, err
+	}
+	st := string(status)
+	if err := a.Store.SetAnrokTransactionStatus(ctx, sqldb.SetAnrokTransactionStatusParams{ID: in.InvoiceID, AnrokTransactionStatus: &st, TaxStatus: st}); err != nil {
+		return VoidTaxResult{}, err
+	}
+	return VoidTaxResult{TaxStatus: st}, nil
+}
+
+// ProgressInput records where the workflow is.
+type ProgressInput struct {
+	InvoiceID string
+	Step      string
+	Status    string
+	// ResolveErrors marks the invoice's open errors resolved (a retry began).
+	ResolveErrors bool
+}
+
+// RecordProgress records the workflow's step and the invoice status it implies.
+func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error {
+	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		if in.ResolveErrors {
+			now := a.now()
+			if err := q.ResolveInvoiceErrors(ctx, sqldb.ResolveInvoiceErrorsParams{InvoiceID: in.InvoiceID, ResolvedAt: &now}); err != nil {
+				return err
+			}
+		}
+		return q.SetInvoiceProgress(ctx, sqldb.SetInvoiceProgressParams{ID: in.InvoiceID, Step: in.Step, Status: in.Status})
+	})
+}
+
+// FailureInput records a failed step.
+type FailureInput struct {
+	InvoiceID string
+	Step      string
+	Provider  string
+	Class     string
+	Code      string
+	Message   string
+	// KeepStatus leaves the invoice's status as it is (a finalized invoice whose void
+	// failed stays finalized); otherwise it becomes failed.
+	KeepStatus bool
+}
+
+// RecordFailure stores a step's error on the invoice and marks it failed.
+func (a *Activities) RecordFailure(ctx context.Context, in FailureInput) error {
+	taxFailed := in.Step == string(invoicing.StepTax) || in.Step == string(invoicing.StepCommit)
+	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		if err := q.InsertInvoiceError(ctx, sqldb.InsertInvoiceErrorParams{
+			InvoiceID: in.InvoiceID, Step: in.Step, Provider: in.Provider, Class: in.Class,
+			Code: in.Code, Message: in.Message, At: a.now(),
+		}); err != nil {
+			return err
+		}
+		return q.SetInvoiceFailed(ctx, sqldb.SetInvoiceFailedParams{ID: in.InvoiceID, KeepStatus: in.KeepStatus, TaxFailed: taxFailed, Step: in.Step})
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// CompensationResult says whether VoidTaxOfUnfinalized voided the Anrok transaction.
+type CompensationResult struct {
+	Voided    bool
+	TaxStatus string
+}
+
+// VoidTaxOfUnfinalized voids the invoice's committed Anrok transaction when its Stripe
+// invoice is still a draft (finalization failed): nothing is filed for an invoice that was
+// never issued. A retry commits the transaction again before finalizing.
+func (a *Activities) VoidTaxOfUnfinalized(ctx context.Context, in InvoiceRef) (CompensationResult, error) {
+	res, err := a.voidTaxOfUnfinalized(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Activities) voidTaxOfUnfinalized(ctx context.Context, in InvoiceRef) (CompensationResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil {
+		return CompensationResult{}, err
+	}
+	if b.Invoice.AnrokTransactionID == nil || deref(b.Invoice.AnrokTransactionStatus) != "committed" {
+		return CompensationResult{}, nil
+	}
+	if b.Invoice.StripeInvoiceID != nil {
+		p, err := a.stripeFor(b.StripeAccount)
+		if err != nil {
+			return CompensationResult{}, err
+		}
+		inv, err := p.Get(ctx, *b.Invoice.StripeInvoiceID)
+		if err != nil {
+			return CompensationResult{}, err
+		}
+		if inv.Status != "draft" {
+			return CompensationResult{}, nil // issued after all: the transaction stays
+		}
+	}
+	res, err := a.voidTax(ctx, in)
+	if err != nil {
+		return CompensationResult{}, err
+	}
+	return CompensationResult{Voided: true, TaxStatus: res.TaxStatus}, nil
+}

@@ -1,0 +1,120 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/taxflow/taxflow/internal/failure"
+	"github.com/taxflow/taxflow/internal/invoicing"
+	"github.com/taxflow/taxflow/internal/store"
+	"github.com/taxflow/taxflow/internal/store/sqldb"
+	"github.com/taxflow/taxflow/internal/tax"
+)
+
+// invoiceBundle is an invoice with everything its steps read, loaded from Postgres.
+type invoiceBundle struct {
+	Invoice       sqldb.Invoice
+	Lines         []sqldb.InvoiceLine
+	Customer      sqldb.Customer
+	Products      map[string]sqldb.Product
+	StripeAccount sqldb.StripeAccount
+	Settings      invoicing.StripeSettings
+	Billing       sqldb.BillingConfiguration
+	// Anrok is the connection the invoice uses (nil when none is configured).
+	Anrok *sqldb.AnrokConnection
+}
+
+// loadInvoice loads an invoice. With resolveConnection it picks the Anrok connection from
+// the current configuration (the check step: a retry uses today's configuration); otherwise
+// it uses the connection the invoice was checked with.
+func (a *Activities) loadInvoice(ctx context.Context, invoiceID string, resolveConnection bool) (*invoiceBundle, error) {
+	q := a.Store.Queries
+	inv, err := q.GetInvoice(ctx, invoiceID)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, "invoice_missing",
+				fmt.Sprintf("invoice %s is not in the database", invoiceID))
+		}
+		return nil, fmt.Errorf("load invoice %s: %w", invoiceID, err)
+	}
+	b := &invoiceBundle{Invoice: inv, Products: map[string]sqldb.Product{}}
+	if b.Lines, err = q.ListInvoiceLines(ctx, invoiceID); err != nil {
+		return nil, fmt.Errorf("load lines of %s: %w", invoiceID, err)
+	}
+	if b.Customer, err = q.GetCustomer(ctx, inv.CustomerID); err != nil {
+		return nil, fmt.Errorf("load customer %s: %w", inv.CustomerID, err)
+	}
+	ids := make([]string, 0, len(b.Lines))
+	for _, l := range b.Lines {
+		ids = append(ids, l.ProductID)
+	}
+	products, err := q.GetProducts(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load products: %w", err)
+	}
+	for _, p := range products {
+		b.Products[p.ID] = p
+	}
+	if b.StripeAccount, err = q.GetStripeAccount(ctx, inv.StripeAccountID); err != nil {
+		return nil, fmt.Errorf("load stripe account %s: %w", inv.StripeAccountID, err)
+	}
+	if b.Settings, err = invoicing.ParseStripeSettings(b.StripeAccount.Settings); err != nil {
+		return nil, err
+	}
+	b.Billing, err = q.GetBillingConfiguration(ctx, sqldb.GetBillingConfigurationParams{CustomerID: inv.CustomerID, ID: inv.BillingConfigurationID})
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeBillingConfigMissing,
+				fmt.Sprintf("customer %s no longer has billing configuration %q: add it back with PUT /v1/customers/%s", inv.CustomerID, inv.BillingConfigurationID, inv.CustomerID))
+		}
+		return nil, fmt.Errorf("load billing configuration: %w", err)
+	}
+	// The connection: the one the invoice was checked with, else the customer's, else the
+	// default one.
+	var conn sqldb.AnrokConnection
+	switch {
+	case inv.AnrokConnectionID != nil && !resolveConnection:
+		conn, err = q.GetAnrokConnection(ctx, *inv.AnrokConnectionID)
+	case b.Customer.AnrokConnectionID != nil:
+		conn, err = q.GetAnrokConnection(ctx, *b.Customer.AnrokConnectionID)
+	default:
+		conn, err = q.GetDefaultAnrokConnection(ctx)
+	}
+	switch {
+	case err == nil:
+		b.Anrok = &conn
+	case store.IsNotFound(err):
+	default:
+		return nil, fmt.Errorf("load anrok connection: %w", err)
+	}
+	return b, nil
+}
+
+func (b *invoiceBundle) addresses() (shipping, billingAddr *tax.Address, err error) {
+	parse := func(raw json.RawMessage) (*tax.Address, error) {
+		if len(raw) == 0 || string(raw) == "null" {
+			return nil, nil
+		}
+		var a tax.Address
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, fmt.Errorf("stored address of customer %s: %w", b.Customer.ID, err)
+		}
+		return &a, nil
+	}
+	if shipping, err = parse(b.Customer.ShippingAddress); err != nil {
+		return nil, nil, err
+	}
+	billingAddr, err = parse(b.Customer.BillingAddress)
+	return shipping, billingAddr, err
+}
+
+func (b *invoiceBundle) taxIDs() ([]tax.TaxID, error) {
+	var ids []tax.TaxID
+	if len(b.Customer.TaxIds) > 0 {
+		if err := json.Unmarshal(b.Customer.TaxIds, &ids); err != nil {
+			return nil, fmt.Errorf("stored tax ids of customer %s: %w", b.Customer.ID, err)
+		}
+	}
+	return ids, nil
+}

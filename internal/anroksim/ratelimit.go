@@ -1,0 +1,50 @@
+package anroksim
+
+import (
+	"sync"
+	"time"
+)
+
+// rateLimiter enforces "N requests per second" as a sliding one-second window: a request
+// is allowed when fewer than N were allowed in the second before it. Unlike fixed
+// windows, this never lets 2N through around a window boundary, so a client that passes
+// the simulator also stays within Anrok's limit.
+type rateLimiter struct {
+	limit int
+
+	mu sync.Mutex
+	// allowed holds the times of the requests allowed within the last second, oldest
+	// first: a ring of at most limit entries.
+	allowed []time.Time
+}
+
+func newRateLimiter(perSecond int) *rateLimiter {
+	return &rateLimiter{limit: perSecond}
+}
+
+// allow records a request at now. When it is over the limit, retryAfter is how long until
+// the oldest request in the window leaves it.
+func (l *rateLimiter) allow(now time.Time) (ok bool, retryAfter time.Duration) {
+	if l.limit <= 0 {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	windowStart := now.Add(-time.Second)
+	drop := 0
+	for drop < len(l.allowed) && !l.allowed[drop].After(windowStart) {
+		drop++
+	}
+	l.allowed = l.allowed[drop:]
+	if len(l.allowed) < l.limit {
+		l.allowed = append(l.allowed, now)
+		return true, 0
+	}
+	return false, l.allowed[0].Add(time.Second).Sub(now)
+}
+
+func (l *rateLimiter) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.allowed = nil
+}

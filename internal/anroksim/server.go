@@ -1,0 +1,317 @@
+package anroksim
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	// The simulator dates transactions in IANA zones; embedding the zone database keeps it
+	// working on machines and containers without one.
+	_ "time/tzdata"
+)
+
+// Options configures a Server. The zero value is a working sandbox: any API key, no rate
+// limit, the seller's accounting zone UTC, the real clock.
+type Options struct {
+	// APIKey, when set, is the only bearer key accepted (401 otherwise). Empty accepts any
+	// non-empty key.
+	APIKey string
+	// ControlToken, when set, is the bearer token the /_sim/ control endpoints require.
+	// Empty leaves them open, which is only fit for a loopback address.
+	ControlToken string
+	// RequestsPerSecond is the seller account's rate limit, shared by every endpoint as
+	// Anrok's is; 0 is unlimited. Real Anrok allows 10.
+	RequestsPerSecond int
+	// SellerTimeZone is the accounting time zone configured for the seller, used to date a
+	// transaction sent without accountingDate or accountingTimeZone. Empty means UTC.
+	SellerTimeZone string
+	// SellerTimeZoneUnset simulates a seller who never configured an accounting zone, so
+	// such transactions answer 409 accountingTimeZoneNotSetForSeller.
+	SellerTimeZoneUnset bool
+	// Now is the simulator's clock (nil: time.Now). Tests pin it to make dates, the
+	// rate limit and list times deterministic.
+	Now func() time.Time
+	// Seed seeds the random fault draws, so a chaos run can be replayed.
+	Seed uint64
+	// Logger receives the simulator's own events (injected faults, throttling); nil
+	// discards them. Request bodies, addresses and keys are never logged.
+	Logger *slog.Logger
+}
+
+// Validate reports an unusable Options.
+func (o Options) Validate() error {
+	if o.RequestsPerSecond < 0 {
+		return fmt.Errorf("anroksim: RequestsPerSecond %d is negative", o.RequestsPerSecond)
+	}
+	if o.SellerTimeZone != "" {
+		if _, err := time.LoadLocation(o.SellerTimeZone); err != nil {
+			return fmt.Errorf("anroksim: SellerTimeZone: %w", err)
+		}
+	}
+	return nil
+}
+
+// Server simulates one Anrok seller account. It is an http.Handler and safe for
+// concurrent use.
+type Server struct {
+	opts      Options
+	now       func() time.Time
+	sellerLoc *time.Location // nil when the seller has no accounting zone
+	log       *slog.Logger
+	control   http.Handler
+	limiter   *rateLimiter
+	faults    *faultInjector
+
+	requests  atomic.Int64
+	throttled atomic.Int64
+	faulted   atomic.Int64
+
+	// mu guards the account's state: everything below.
+	mu        sync.Mutex
+	products  map[string]Product
+	customers map[string]string // id → name
+	txns      map[string]*storedTxn
+	seq       uint64 // orders creations and modifications; never reused
+}
+
+// New returns a simulator for opts. It panics if opts fails Validate: options are written
+// by a programmer or checked by the command that reads them.
+func New(opts Options) *Server {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	s := &Server{opts: opts, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if !opts.SellerTimeZoneUnset {
+		s.sellerLoc = time.UTC
+		if opts.SellerTimeZone != "" {
+			s.sellerLoc, _ = time.LoadLocation(opts.SellerTimeZone)
+		}
+	}
+	s.limiter = newRateLimiter(opts.RequestsPerSecond)
+	s.faults = newFaultInjector(opts.Seed)
+	s.control = s.controlHandler()
+	s.resetState()
+	return s
+}
+
+func (s *Server) resetState() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.products = defaultProducts()
+	s.customers = map[string]string{}
+	s.txns = map[string]*storedTxn{}
+}
+
+// Reset returns the account to its starting state: the three default products, no
+// customers, no transactions, no faults, fresh counters and rate-limit window.
+func (s *Server) Reset() {
+	s.resetState()
+	s.faults.clear()
+	s.limiter.reset()
+	s.requests.Store(0)
+	s.throttled.Store(0)
+	s.faulted.Store(0)
+}
+
+// Stats counts what the simulator has served since it started or was Reset.
+type Stats struct {
+	// Requests is every request to the Anrok API endpoints, whatever the answer.
+	Requests int64 `json:"requests"`
+	// Throttled is the number of 429 answers.
+	Throttled int64 `json:"throttled"`
+	// Faults is the number of injected faults served (errors and delays).
+	Faults int64 `json:"faults"`
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Faults: s.faulted.Load()}
+}
+
+// Throttled is the number of 429 answers served: what a benchmark of a rate-limited
+// client checks stays at zero.
+func (s *Server) Throttled() int64 { return s.throttled.Load() }
+
+// maxRequestBody bounds a request body; Anrok's own limit is not documented, and a
+// transaction of thousands of lines fits well within it.
+const maxRequestBody = 10 << 20
+
+// apiHandler serves one endpoint; arg is the id taken from the path, if any.
+type apiHandler func(s *Server, arg string, body []byte) (any, *apiError)
+
+// route maps an escaped request path to its endpoint.
+func route(escapedPath string) (apiHandler, string, bool) {
+	const txns = "/v1/seller/transactions/"
+	const products = "/v1/seller/products/"
+	switch escapedPath {
+	case txns + "createEphemeral":
+		return (*Server).handleCreateEphemeral, "", true
+	case txns + "createOrUpdate":
+		return (*Server).handleCreateOrUpdate, "", true
+	case txns + "createNegation":
+		return (*Server).handleCreateNegation, "", true
+	case txns + "list":
+		return (*Server).handleList, "", true
+	case products + "create":
+		return (*Server).handleProductCreate, "", true
+	}
+	if id, ok := pathID(escapedPath, txns+"id:", "/void"); ok {
+		return (*Server).handleVoid, id, true
+	}
+	if id, ok := pathID(escapedPath, products+"externalId:", "/get"); ok {
+		return (*Server).handleProductGet, id, true
+	}
+	return nil, "", false
+}
+
+// pathID extracts the id of a path like prefix{id}suffix. The id is one escaped path
+// segment, so an id containing '/' arrives as %2F and is unescaped here.
+func pathID(escapedPath, prefix, suffix string) (string, bool) {
+	if !strings.HasPrefix(escapedPath, prefix) || !strings.HasSuffix(escapedPath, suffix) || len(escapedPath) <= len(prefix)+len(suffix) {
+		return "", false
+	}
+	raw := escapedPath[len(prefix) : len(escapedPath)-len(suffix)]
+	if strings.Contains(raw, "/") {
+		return "", false
+	}
+	id, err := url.PathUnescape(raw)
+	if err != nil || id == "" {
+		return "", false
+	}
+	return id, true
+}
+
+// ServeHTTP serves Anrok's API and, under /_sim/, the simulator's control endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sim" || strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.control.ServeHTTP(w, r)
+		return
+	}
+	s.requests.Add(1)
+
+	if !s.authorized(r) {
+		writeJSON(w, http.StatusUnauthorized, "Unauthorized: missing or invalid API key.")
+		return
+	}
+	handle, arg, ok := route(r.URL.EscapedPath())
+	if !ok {
+		writeJSON(w, http.StatusNotFound, "Not found: anroksim does not serve "+r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, "Every Anrok endpoint is a POST.")
+		return
+	}
+
+	// Anrok's limit is per seller account and shared by all endpoints, counted before the
+	// request is looked at.
+	if allowed, retryAfter := s.limiter.allow(s.now()); !allowed {
+		s.throttled.Add(1)
+		secs := int64((retryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprintf(w, "You've exceeded your API limit of %d per second", s.opts.RequestsPerSecond)
+		s.log.Debug("anroksim: throttled", "path", r.URL.Path)
+		return
+	}
+
+	// The whole body is read before any injected delay, so a client that gives up is
+	// noticed (its request context ends) while the simulator waits.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, "Request body: could not be read.")
+		return
+	}
+	if len(body) > maxRequestBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, "Request body: too large.")
+		return
+	}
+
+	if f, ok := s.faults.next(); ok {
+		s.faulted.Add(1)
+		s.log.Info("anroksim: injecting fault", "kind", f.Kind, "delay", f.Delay, "path", r.URL.Path)
+		switch f.Kind {
+		case FaultServerError:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "Internal Server Error")
+			return
+		case FaultExternalServiceError:
+			writeJSON(w, http.StatusConflict, conflictBody{Type: codeExternalServiceError})
+			return
+		case FaultDelay:
+			// After the delay the request is served as usual, even if the client has
+			// already given up: like a slow real server, the call may take effect
+			// without the client learning of it.
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
+	}
+
+	out, apiErr := handle(s, arg, body)
+	if apiErr != nil {
+		writeJSON(w, apiErr.status, apiErr.body)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// authorized checks the bearer key. Comparisons are constant-time so the simulator does
+// not teach clients to leak keys through timing either.
+func (s *Server) authorized(r *http.Request) bool {
+	key, ok := bearer(r)
+	if !ok {
+		return false
+	}
+	if s.opts.APIKey == "" {
+		return true
+	}
+	return subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) == 1
+}
+
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the simulator's own types are marshalled; failing here is a bug.
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal("anroksim: cannot encode the answer: " + err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// ErrNotFound is returned by the Go accessors for a transaction the simulator does not
+// hold.
+var ErrNotFound = errors.New("anroksim: no such transaction")

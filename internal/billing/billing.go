@@ -1,0 +1,104 @@
+// Package billing is taxflow's view of a billing provider: the invoice it drafts, the lines
+// it writes (with the tax computed by the tax engine), finalization and void. Stripe is the
+// first implementation (package stripebilling). Every call is idempotent by construction:
+// the provider derives its idempotency keys from taxflow's invoice and line ids, and finds
+// what an earlier attempt already created before creating anything.
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Draft describes the provider invoice to create for a taxflow invoice.
+type Draft struct {
+	// InvoiceID is taxflow's invoice id; the provider records it (Stripe metadata
+	// taxflow_invoice_id) and derives idempotency keys from it.
+	InvoiceID        string
+	CustomerRef      string // the provider's customer id (cus_...)
+	Currency         string
+	CollectionMethod string // charge_automatically | send_invoice
+	DaysUntilDue     int64  // send_invoice only
+	Description      string
+	Metadata         map[string]string
+	// MayExist says an earlier attempt may have created the draft: look for it first.
+	MayExist bool
+	// ReceivedAt bounds the search for a draft an earlier attempt created.
+	ReceivedAt time.Time
+}
+
+// Line is one provider invoice line.
+type Line struct {
+	// LineID is taxflow's line id; the provider keys the line by it (metadata) so retries
+	// and refreshes update lines instead of adding them twice.
+	LineID      string
+	Description string
+	Currency    string
+	Amount      int64
+	// Quantity and UnitPrice are the billing engine's; the provider shows them as it can.
+	Quantity    decimal.NullDecimal
+	UnitPrice   decimal.NullDecimal
+	ProductRef  string // the provider's product id, if mapped
+	PeriodStart time.Time
+	PeriodEnd   time.Time
+	Taxes       []LineTax
+}
+
+// LineTax is one tax amount written onto a line (computed by the tax engine).
+type LineTax struct {
+	Amount        int64
+	TaxableAmount int64
+	// TaxabilityReason uses Stripe's names: standard_rated, product_exempt, reverse_charge, ...
+	TaxabilityReason  string
+	DisplayName       string
+	Percentage        decimal.Decimal // 0..100
+	Inclusive         bool
+	Jurisdiction      string
+	JurisdictionLevel string
+	TaxType           string
+	Country           string
+	State             string
+}
+
+// Invoice is the provider's invoice as last seen.
+type Invoice struct {
+	ID          string
+	Number      string
+	Status      string // draft, open, paid, void, uncollectible
+	Subtotal    int64
+	Tax         int64
+	Total       int64
+	FinalizedAt time.Time
+	Lines       []InvoiceLine
+}
+
+// InvoiceLine is one line of the provider's invoice.
+type InvoiceLine struct {
+	ID     string // il_...
+	ItemID string // ii_...
+	// LineID is taxflow's line id read back from the line's metadata ("" if not ours).
+	LineID string
+	Amount int64
+	Tax    int64
+	// Taxes are the line's tax amounts, as Stripe holds them.
+	Taxes []int64
+}
+
+// Provider drafts, taxes, finalizes and voids invoices.
+type Provider interface {
+	// CreateDraft creates the draft, or returns the one an earlier attempt created.
+	CreateDraft(ctx context.Context, d Draft) (Invoice, error)
+	// WriteLines makes the draft's lines equal lines: missing lines are added, lines whose
+	// tax changed are updated. known is the draft as the caller knows it for sure (a draft it
+	// just created), or nil to have the provider read it first. It returns the invoice as it
+	// stands afterwards.
+	WriteLines(ctx context.Context, invoiceID, externalID string, lines []Line, known *Invoice) (Invoice, error)
+	// Finalize finalizes the draft (no-op when already finalized).
+	Finalize(ctx context.Context, invoiceID, externalID string) (Invoice, error)
+	// Void voids a finalized invoice (no-op when already void).
+	Void(ctx context.Context, invoiceID, externalID string) (Invoice, error)
+	// Get reads the invoice.
+	Get(ctx context.Context, externalID string) (Invoice, error)
+}

@@ -1,0 +1,476 @@
+// Package stripebilling is the Stripe implementation of billing.Provider, on stripe-go v82.
+// It owns how a taxflow invoice becomes a Stripe invoice: the parameters, the idempotency
+// keys (derived from the taxflow invoice, the operation and the parameters, never random),
+// and the look-ups that keep a retry from creating anything twice after Stripe has
+// forgotten a key (24 h). It does not touch the database.
+package stripebilling
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stripe/stripe-go/v82"
+
+	"github.com/taxflow/taxflow/internal/billing"
+)
+
+// MetadataInvoiceID is the metadata key naming the taxflow invoice on a Stripe invoice.
+const MetadataInvoiceID = "taxflow_invoice_id"
+
+// MetadataLineID is the metadata key naming the taxflow line on a Stripe line.
+const MetadataLineID = "taxflow_line_id"
+
+// MaxLines is Stripe's limit of line items per invoice.
+const MaxLines = 250
+
+// Config says how to reach one Stripe account.
+type Config struct {
+	APIKey string
+	// BaseURL overrides https://api.stripe.com (the simulator, stripe-mock).
+	BaseURL    string
+	HTTPClient *http.Client
+}
+
+// Provider talks to one Stripe account.
+type Provider struct {
+	sc *stripe.Client
+}
+
+var _ billing.Provider = (*Provider)(nil)
+
+// quietLogger keeps stripe-go from printing to stderr: taxflow logs classified errors itself.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...interface{}) {}
+func (quietLogger) Infof(string, ...interface{})  {}
+func (quietLogger) Warnf(string, ...interface{})  {}
+func (quietLogger) Errorf(string, ...interface{}) {}
+
+// New builds a provider for one account.
+func New(cfg Config) *Provider {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	bc := &stripe.BackendConfig{
+		HTTPClient: hc,
+		// Retries belong to Temporal (durable, visible, with the same idempotency key).
+		MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger:     quietLogger{},
+		EnableTelemetry:   stripe.Bool(false),
+	}
+	if cfg.BaseURL != "" {
+		bc.URL = stripe.String(strings.TrimRight(cfg.BaseURL, "/"))
+	}
+	return &Provider{sc: stripe.NewClient(cfg.APIKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))}
+}
+
+// idempotencyKey derives a key from the invoice, the operation and a digest of the
+// parameters: a retry of the same call replays Stripe's first answer, while a call whose
+// parameters legitimately changed (a retry after a configuration fix) gets a new key instead
+// of an idempotency_error. Keys stay under Stripe's 255 characters.
+func idempotencyKey(invoiceID, op string, params ...string) string {
+	h := sha256.New()
+	for _, p := range params {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("taxflow/%s/%s/%s", invoiceID, op, hex.EncodeToString(h.Sum(nil))[:16])
+}
+
+// CreateDraft creates the Stripe draft, unless an earlier attempt already did (found by the
+// invoice's metadata among the customer's recent invoices).
+func (p *Provider) CreateDraft(ctx context.Context, d billing.Draft) (billing.Invoice, error) {
+	if d.MayExist {
+		found, err := p.findDraft(ctx, d)
+		if err != nil {
+			return billing.Invoice{}, err
+		}
+		if found != nil {
+			return toInvoice(found), nil
+		}
+	}
+	params := &stripe.InvoiceCreateParams{
+		Customer:         stripe.String(d.CustomerRef),
+		Currency:         stripe.String(strings.ToLower(d.Currency)),
+		CollectionMethod: stripe.String(d.CollectionMethod),
+		// A draft must wait for its tax: with auto_advance Stripe would finalize it on its
+		// own after about an hour.
+		AutoAdvance: stripe.Bool(false),
+		// Stray pending invoice items of the customer belong to no taxflow invoice.
+		PendingInvoiceItemsBehavior: stripe.String("exclude"),
+		Metadata:                    map[string]string{},
+	}
+	if d.CollectionMethod == string(stripe.InvoiceCollectionMethodSendInvoice) {
+		params.DaysUntilDue = stripe.Int64(d.DaysUntilDue)
+	}
+	if d.Description != "" {
+		params.Description = stripe.String(d.Description)
+	}
+	keys := make([]string, 0, len(d.Metadata))
+	for k := range d.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	digest := []string{d.CustomerRef, d.Currency, d.CollectionMethod, strconv.FormatInt(d.DaysUntilDue, 10), d.Description}
+	for _, k := range keys {
+		params.Metadata[k] = d.Metadata[k]
+		digest = append(digest, k+"="+d.Metadata[k])
+	}
+	params.Metadata[MetadataInvoiceID] = d.InvoiceID
+	params.SetIdempotencyKey(idempotencyKey(d.InvoiceID, "create-draft", digest...))
+	params.Context = ctx
+	inv, err := p.sc.V1Invoices.Create(ctx, params)
+	if err != nil {
+		return billing.Invoice{}, classify("create draft", err)
+	}
+	return toInvoice(inv), nil
+}
+
+// findDraft looks for a non-deleted invoice of the customer carrying our metadata, created
+// since the taxflow invoice was received. The list endpoint is strongly consistent (search
+// is not), so a draft created a moment ago is found.
+func (p *Provider) findDraft(ctx context.Context, d billing.Draft) (*stripe.Invoice, error) {
+	lp := &stripe.InvoiceListParams{Customer: stripe.String(d.CustomerRef)}
+	if !d.ReceivedAt.IsZero() {
+		lp.CreatedRange = &stripe.RangeQueryParams{GreaterThanOrEqual: d.ReceivedAt.Add(-time.Hour).Unix()}
+	}
+	lp.Limit = stripe.Int64(100)
+	lp.Context = ctx
+	for inv, err := range p.sc.V1Invoices.List(ctx, lp) {
+		if err != nil {
+			return nil, classify("look for an existing draft", err)
+		}
+		if inv.Metadata[MetadataInvoiceID] == d.InvoiceID {
+			return inv, nil
+		}
+	}
+	return nil, nil
+}
+
+// WriteLines makes the draft's lines match lines. With known == nil it reads the draft
+// first (a retry: an earlier attempt may have added some lines); with a known invoice it
+// trusts it (a fresh draft).
+func (p *Provider) WriteLines(ctx context.Context, invoiceID, externalID string, lines []billing.Line, known *billing.Invoice) (billing.Invoice, error) {
+	if len(lines) > MaxLines {
+		return billing.Invoice{}, fmt.Errorf("stripe allows at most %d lines, got %d: collapse lines before writing them", MaxLines, len(lines))
+	}
+	current := known
+	if current == nil {
+		inv, err := p.Get(ctx, externalID)
+		if err != nil {
+			return billing.Invoice{}, err
+		}
+		current = &inv
+	}
+	existing := map[string]billing.InvoiceLine{}
+	for _, l := range current.Lines {
+		if l.LineID != "" {
+			existing[l.LineID] = l
+		}
+	}
+	var add []billing.Line
+	var update []billing.Line
+	var updateIDs []string
+	for _, l := range lines {
+		ex, ok := existing[l.LineID]
+		if !ok {
+			add = append(add, l)
+			continue
+		}
+		if !sameTaxes(ex.Taxes, l.Taxes) {
+			update = append(update, l)
+			updateIDs = append(updateIDs, ex.ID)
+		}
+	}
+	result := *current
+	if len(add) > 0 {
+		params := &stripe.InvoiceAddLinesParams{}
+		digest := make([]string, 0, len(add))
+		for i, l := range add {
+			params.Lines = append(params.Lines, addLineParams(l))
+			if extra := unitAmountDecimal(l); extra != "" {
+				params.AddExtra(fmt.Sprintf("lines[%d][price_data][unit_amount_decimal]", i), extra)
+			}
+			digest = append(digest, lineDigest(l))
+		}
+		params.Context = ctx
+		params.SetIdempotencyKey(idempotencyKey(invoiceID, "add-lines", digest...))
+		inv, err := p.sc.V1Invoices.AddLines(ctx, externalID, params)
+		if err != nil {
+			return billing.Invoice{}, classify("add lines", err)
+		}
+		if result, err = p.withAllLines(ctx, inv); err != nil {
+			return billing.Invoice{}, err
+		}
+	}
+	if len(update) > 0 {
+		params := &stripe.InvoiceUpdateLinesParams{}
+		digest := make([]string, 0, len(update))
+		for i, l := range update {
+			params.Lines = append(params.Lines, &stripe.InvoiceUpdateLinesLineParams{
+				ID:         stripe.String(updateIDs[i]),
+				TaxAmounts: updateTaxAmounts(l.Taxes),
+			})
+			digest = append(digest, updateIDs[i]+"|"+lineDigest(l))
+		}
+		params.Context = ctx
+		params.SetIdempotencyKey(idempotencyKey(invoiceID, "update-line-taxes", digest...))
+		inv, err := p.sc.V1Invoices.UpdateLines(ctx, externalID, params)
+		if err != nil {
+			return billing.Invoice{}, classify("update line taxes", err)
+		}
+		if result, err = p.withAllLines(ctx, inv); err != nil {
+			return billing.Invoice{}, err
+		}
+	}
+	return result, nil
+}
+
+// Finalize finalizes a draft. auto_advance is turned on at finalization so that Stripe goes
+// on to collect (charge_automatically) or send (send_invoice) the invoice.
+func (p *Provider) Finalize(ctx context.Context, invoiceID, externalID string) (billing.Invoice, error) {
+	params := &stripe.InvoiceFinalizeInvoiceParams{AutoAdvance: stripe.Bool(true)}
+	params.Context = ctx
+	params.SetIdempotencyKey(idempotencyKey(invoiceID, "finalize", externalID))
+	inv, err := p.sc.V1Invoices.FinalizeInvoice(ctx, externalID, params)
+	if err != nil {
+		// A retry after Stripe forgot the key: the invoice may already be finalized.
+		if cur, gerr := p.Get(ctx, externalID); gerr == nil && cur.Status != string(stripe.InvoiceStatusDraft) {
+			return cur, nil
+		}
+		return billing.Invoice{}, classify("finalize", err)
+	}
+	return p.withAllLines(ctx, inv)
+}
+
+// Void voids an open or uncollectible invoice; a void invoice is left as it is.
+func (p *Provider) Void(ctx context.Context, invoiceID, externalID string) (billing.Invoice, error) {
+	params := &stripe.InvoiceVoidInvoiceParams{}
+	params.Context = ctx
+	params.SetIdempotencyKey(idempotencyKey(invoiceID, "void", externalID))
+	inv, err := p.sc.V1Invoices.VoidInvoice(ctx, externalID, params)
+	if err != nil {
+		if cur, gerr := p.Get(ctx, externalID); gerr == nil && cur.Status == string(stripe.InvoiceStatusVoid) {
+			return cur, nil
+		}
+		return billing.Invoice{}, classify("void", err)
+	}
+	return p.withAllLines(ctx, inv)
+}
+
+// Get reads the invoice with all its lines.
+func (p *Provider) Get(ctx context.Context, externalID string) (billing.Invoice, error) {
+	params := &stripe.InvoiceRetrieveParams{}
+	params.Context = ctx
+	inv, err := p.sc.V1Invoices.Retrieve(ctx, externalID, params)
+	if err != nil {
+		return billing.Invoice{}, classify("read invoice", err)
+	}
+	return p.withAllLines(ctx, inv)
+}
+
+// withAllLines converts inv, reading the remaining pages of its lines when the embedded
+// list (Stripe embeds the first 10) has more.
+func (p *Provider) withAllLines(ctx context.Context, inv *stripe.Invoice) (billing.Invoice, error) {
+	out := toInvoice(inv)
+	if inv.Lines == nil || !inv.Lines.HasMore {
+		return out, nil
+	}
+	lp := &stripe.InvoiceListLinesParams{Invoice: stripe.String(inv.ID)}
+	lp.Limit = stripe.Int64(100)
+	lp.Context = ctx
+	out.Lines = out.Lines[:0]
+	for li, err := range p.sc.V1Invoices.ListLines(ctx, lp) {
+		if err != nil {
+			return billing.Invoice{}, classify("list lines", err)
+		}
+		out.Lines = append(out.Lines, toLine(li))
+	}
+	return out, nil
+}
+
+func toInvoice(inv *stripe.Invoice) billing.Invoice {
+	out := billing.Invoice{
+		ID:       inv.ID,
+		Number:   inv.Number,
+		Status:   string(inv.Status),
+		Subtotal: inv.Subtotal,
+		Total:    inv.Total,
+	}
+	for _, t := range inv.TotalTaxes {
+		out.Tax += t.Amount
+	}
+	if inv.StatusTransitions != nil && inv.StatusTransitions.FinalizedAt > 0 {
+		out.FinalizedAt = time.Unix(inv.StatusTransitions.FinalizedAt, 0).UTC()
+	}
+	if inv.Lines != nil {
+		for _, li := range inv.Lines.Data {
+			out.Lines = append(out.Lines, toLine(li))
+		}
+	}
+	return out
+}
+
+func toLine(li *stripe.InvoiceLineItem) billing.InvoiceLine {
+	l := billing.InvoiceLine{ID: li.ID, LineID: li.Metadata[MetadataLineID], Amount: li.Amount}
+	if li.Parent != nil && li.Parent.InvoiceItemDetails != nil {
+		l.ItemID = li.Parent.InvoiceItemDetails.InvoiceItem
+	}
+	for _, t := range li.Taxes {
+		l.Tax += t.Amount
+		l.Taxes = append(l.Taxes, t.Amount)
+	}
+	return l
+}
+
+// sameTaxes compares the tax amounts on a Stripe line with the ones taxflow wants there.
+func sameTaxes(have []int64, want []billing.LineTax) bool {
+	var wantNonZero, haveNonZero []int64
+	for _, t := range want {
+		if t.Amount != 0 {
+			wantNonZero = append(wantNonZero, t.Amount)
+		}
+	}
+	for _, a := range have {
+		if a != 0 {
+			haveNonZero = append(haveNonZero, a)
+		}
+	}
+	if len(wantNonZero) != len(haveNonZero) {
+		return false
+	}
+	sort.Slice(wantNonZero, func(i, j int) bool { return wantNonZero[i] < wantNonZero[j] })
+	sort.Slice(haveNonZero, func(i, j int) bool { return haveNonZero[i] < haveNonZero[j] })
+	for i := range wantNonZero {
+		if wantNonZero[i] != haveNonZero[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func lineDigest(l billing.Line) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%d|%s|%s|%s|%d|%d", l.LineID, l.Description, l.Amount, l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String(), l.ProductRef, l.PeriodStart.Unix(), l.PeriodEnd.Unix())
+	for _, t := range l.Taxes {
+		fmt.Fprintf(&b, "|%d/%d/%s/%s/%s/%s", t.Amount, t.TaxableAmount, t.TaxabilityReason, t.Percentage.String(), t.Jurisdiction, t.TaxType)
+	}
+	return b.String()
+}
+
+// stripeQuantity returns the integer quantity Stripe can show for l and the exact unit
+// amount to go with it, or ok=false when Stripe cannot represent the line as quantity ×
+// unit price (decimal quantity, a unit price that does not divide, a credit, or no mapped
+// Stripe product for a price): the line is then billed as its amount with quantity 1.
+func stripeQuantity(l billing.Line) (qty int64, unitAmount decimal.Decimal, ok bool) {
+	if l.ProductRef == "" || l.Amount < 0 {
+		return 0, decimal.Zero, false
+	}
+	if !l.Quantity.Valid || !l.Quantity.Decimal.IsInteger() || l.Quantity.Decimal.Sign() <= 0 {
+		return 1, decimal.NewFromInt(l.Amount), true
+	}
+	q := l.Quantity.Decimal
+	unit := decimal.NewFromInt(l.Amount).DivRound(q, 12)
+	if !unit.Mul(q).Equal(decimal.NewFromInt(l.Amount)) {
+		return 1, decimal.NewFromInt(l.Amount), true
+	}
+	return q.IntPart(), unit, true
+}
+
+// unitAmountDecimal is the exact unit amount sent as a raw form value: stripe-go types it
+// float64, and money is never a float in taxflow.
+func unitAmountDecimal(l billing.Line) string {
+	if _, unit, ok := stripeQuantity(l); ok {
+		return unit.String()
+	}
+	return ""
+}
+
+func addLineParams(l billing.Line) *stripe.InvoiceAddLinesLineParams {
+	p := &stripe.InvoiceAddLinesLineParams{
+		Description: stripe.String(l.Description),
+		Metadata:    map[string]string{MetadataLineID: l.LineID},
+		TaxAmounts:  addTaxAmounts(l.Taxes),
+	}
+	if !l.PeriodStart.IsZero() && !l.PeriodEnd.IsZero() {
+		p.Period = &stripe.InvoiceAddLinesLinePeriodParams{Start: stripe.Int64(l.PeriodStart.Unix()), End: stripe.Int64(l.PeriodEnd.Unix())}
+	}
+	if qty, _, ok := stripeQuantity(l); ok {
+		// The unit amount goes in as a raw decimal string (see unitAmountDecimal).
+		p.PriceData = &stripe.InvoiceAddLinesLinePriceDataParams{
+			Currency:    stripe.String(strings.ToLower(l.Currency)),
+			Product:     stripe.String(l.ProductRef),
+			TaxBehavior: stripe.String("exclusive"),
+		}
+		p.Quantity = stripe.Int64(qty)
+	} else {
+		p.Amount = stripe.Int64(l.Amount)
+	}
+	return p
+}
+
+func addTaxAmounts(taxes []billing.LineTax) []*stripe.InvoiceAddLinesLineTaxAmountParams {
+	out := make([]*stripe.InvoiceAddLinesLineTaxAmountParams, 0, len(taxes))
+	for _, t := range taxes {
+		out = append(out, &stripe.InvoiceAddLinesLineTaxAmountParams{
+			Amount:           stripe.Int64(t.Amount),
+			TaxableAmount:    stripe.Int64(t.TaxableAmount),
+			TaxabilityReason: nonEmpty(t.TaxabilityReason),
+			TaxRateData:      (*stripe.InvoiceAddLinesLineTaxAmountTaxRateDataParams)(rateData(t)),
+		})
+	}
+	return out
+}
+
+func updateTaxAmounts(taxes []billing.LineTax) []*stripe.InvoiceUpdateLinesLineTaxAmountParams {
+	out := make([]*stripe.InvoiceUpdateLinesLineTaxAmountParams, 0, len(taxes))
+	for _, t := range taxes {
+		out = append(out, &stripe.InvoiceUpdateLinesLineTaxAmountParams{
+			Amount:           stripe.Int64(t.Amount),
+			TaxableAmount:    stripe.Int64(t.TaxableAmount),
+			TaxabilityReason: nonEmpty(t.TaxabilityReason),
+			TaxRateData:      (*stripe.InvoiceUpdateLinesLineTaxAmountTaxRateDataParams)(rateData(t)),
+		})
+	}
+	return out
+}
+
+// rateData is the display data of a tax amount. Stripe types the percentage float64; it is
+// a statutory rate for display (at most 4 decimal places), never an amount: amounts are the
+// integers above.
+func rateData(t billing.LineTax) *stripe.InvoiceAddLinesLineTaxAmountTaxRateDataParams {
+	pct := t.Percentage.Round(4)
+	name := t.DisplayName
+	if name == "" {
+		name = "Tax"
+	}
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	return &stripe.InvoiceAddLinesLineTaxAmountTaxRateDataParams{
+		DisplayName:       stripe.String(name),
+		Inclusive:         stripe.Bool(t.Inclusive),
+		Percentage:        stripe.Float64(pct.InexactFloat64()),
+		Jurisdiction:      nonEmpty(t.Jurisdiction),
+		JurisdictionLevel: nonEmpty(t.JurisdictionLevel),
+		TaxType:           nonEmpty(t.TaxType),
+		Country:           nonEmpty(t.Country),
+		State:             nonEmpty(t.State),
+	}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return stripe.String(s)
+}

@@ -1,0 +1,172 @@
+// Package e2e runs taxflow end to end on the real stack: a Temporal dev server (bin/temporal),
+// PostgreSQL, the Anrok and Stripe simulators over HTTP, the real providers, the worker and
+// the starter API. Results are checked in the simulators' own state, not only taxflow's.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/taxflow/taxflow/internal/anroksim"
+	"github.com/taxflow/taxflow/internal/app"
+	"github.com/taxflow/taxflow/internal/config"
+	"github.com/taxflow/taxflow/internal/demo"
+	"github.com/taxflow/taxflow/internal/store"
+	"github.com/taxflow/taxflow/internal/stripesim"
+	"github.com/taxflow/taxflow/internal/testenv"
+	"github.com/taxflow/taxflow/starter/api"
+	"github.com/taxflow/taxflow/workflows"
+)
+
+var devServer *testsuite.DevServer
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ds, err := testenv.StartTemporal(ctx, nil)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	devServer = ds
+	code := m.Run()
+	_ = ds.Stop()
+	os.Exit(code)
+}
+
+const token = "e2e-token-0123456789abcdef"
+
+type stack struct {
+	t         *testing.T
+	api       *httptest.Server
+	store     *store.Store
+	anrok     *anroksim.Server
+	anrokURL  string
+	stripe    *stripesim.Server
+	stripeURL string
+	temporal  client.Client
+	opts      demo.Options
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	secret, keys := testenv.SecretKey(t)
+	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), TaxWait: time.Hour, SecretKeys: secret}
+	st, err := store.Open(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+
+	s := &stack{t: t, store: st}
+	s.anrok = anroksim.New(anroksim.Options{})
+	anrokSrv := httptest.NewServer(s.anrok)
+	t.Cleanup(anrokSrv.Close)
+	s.stripe = stripesim.New(stripesim.Options{})
+	stripeSrv := httptest.NewServer(s.stripe)
+	t.Cleanup(stripeSrv.Close)
+	s.anrokURL, s.stripeURL = anrokSrv.URL, stripeSrv.URL
+
+	tc, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: "default", Logger: nopLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	s.temporal = tc
+	// Each test has its own task queue: its workflows run on its own worker and stack.
+	taskQueue := "e2e-" + testenv.RandomHex(6)
+	w := worker.New(tc, taskQueue, worker.Options{})
+	workflows.Register(w, app.NewActivities(cfg, st, keys, logger, nil))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	srv := &api.Server{Store: st, Secrets: keys, Workflows: api.TemporalWorkflows{Client: tc, TaskQueue: taskQueue}, Tokens: []string{token}, Log: logger}
+	s.api = httptest.NewServer(srv.Handler())
+	t.Cleanup(s.api.Close)
+	s.opts = demo.Options{
+		APIURL: s.api.URL, Token: token,
+		StripeBaseURL: s.stripeURL, StripeKey: "sk_test_e2e_" + testenv.RandomHex(4),
+		AnrokBaseURL: s.anrokURL, AnrokKey: "se2e/sae2e/secret.e2e",
+		RunID: testenv.RandomHex(4),
+	}
+	return s
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...interface{}) {}
+func (nopLogger) Info(string, ...interface{})  {}
+func (nopLogger) Warn(string, ...interface{})  {}
+func (nopLogger) Error(string, ...interface{}) {}
+
+func (s *stack) call(method, path string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.api.URL+path, r)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// waitFor polls the invoice until cond holds (30 s at most).
+func (s *stack) waitFor(id string, cond func(demo.InvoiceState) bool) demo.InvoiceState {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := demo.Get(context.Background(), s.opts, id)
+		if err == nil && cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("invoice %s: condition not reached; last state %+v (err %v)", id, st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func status(want string) func(demo.InvoiceState) bool {
+	return func(st demo.InvoiceState) bool { return st.Status == want }
+}
+
+// stripeInvoicesOf returns the simulator's invoices carrying the taxflow invoice id.
+func (s *stack) stripeInvoicesOf(id string) []stripesim.Invoice {
+	var out []stripesim.Invoice
+	for _, inv := range s.stripe.Invoices() {
+		if inv.Metadata["taxflow_invoice_id"] == id && !inv.Deleted {
+			out = append(out, inv)
+		}
+	}
+	return out
+}
+
+func (s *stack) anrokTransaction(id string) (anroksim.Transaction, bool) {
+	return s.anrok.Transaction("taxflow-demo:" + id)
+}

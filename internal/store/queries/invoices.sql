@@ -1,0 +1,119 @@
+-- name: InsertInvoice :one
+-- Inserts a new invoice; returns nothing when the id exists (the caller compares hashes).
+INSERT INTO invoices (id, customer_id, currency, issued_at, period_start, period_end,
+    billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash,
+    subtotal, total, workflow_id)
+VALUES (@id, @customer_id, @currency, @issued_at, @period_start, @period_end,
+    @billing_configuration_id, @stripe_account_id, @anrok_connection_id, @metadata, @request_hash,
+    @subtotal, @total, @workflow_id)
+ON CONFLICT (id) DO NOTHING
+RETURNING id;
+
+-- name: InsertInvoiceLines :copyfrom
+INSERT INTO invoice_lines (invoice_id, id, position, product_id, description, quantity, unit_price, amount)
+VALUES (@invoice_id, @id, @position, @product_id, @description, @quantity, @unit_price, @amount);
+
+-- name: GetInvoice :one
+SELECT * FROM invoices WHERE id = @id;
+
+-- name: GetInvoiceForUpdate :one
+SELECT * FROM invoices WHERE id = @id FOR UPDATE;
+
+-- name: ListInvoiceLines :many
+SELECT * FROM invoice_lines WHERE invoice_id = @invoice_id ORDER BY position;
+
+-- name: MarkWorkflowStarted :exec
+UPDATE invoices SET workflow_started_at = coalesce(workflow_started_at, now()) WHERE id = @id;
+
+-- name: ListUnstartedInvoices :many
+SELECT id, workflow_id FROM invoices
+WHERE workflow_started_at IS NULL AND created_at < @created_before
+ORDER BY created_at
+LIMIT @max_rows;
+
+-- name: SetInvoiceProgress :exec
+-- Records the step the workflow is at, and the status it implies.
+UPDATE invoices SET step = @step, status = @status, updated_at = now() WHERE id = @id;
+
+-- name: SetInvoiceTaxStatus :exec
+UPDATE invoices SET tax_status = @tax_status, updated_at = now() WHERE id = @id;
+
+-- name: SetInvoiceAnrokConnection :exec
+UPDATE invoices SET anrok_connection_id = @anrok_connection_id, updated_at = now() WHERE id = @id;
+
+-- name: SetStripeInvoice :exec
+UPDATE invoices SET stripe_invoice_id = @stripe_invoice_id, updated_at = now() WHERE id = @id;
+
+-- name: UpsertTaxResult :exec
+INSERT INTO tax_results (invoice_id, kind, engine, tax_amount, pre_tax_amount, transaction_id, transaction_version, calculated_at)
+VALUES (@invoice_id, @kind, @engine, @tax_amount, @pre_tax_amount, @transaction_id, @transaction_version, @calculated_at)
+ON CONFLICT (invoice_id, kind) DO UPDATE SET
+    engine = EXCLUDED.engine,
+    tax_amount = EXCLUDED.tax_amount,
+    pre_tax_amount = EXCLUDED.pre_tax_amount,
+    transaction_id = EXCLUDED.transaction_id,
+    transaction_version = EXCLUDED.transaction_version,
+    calculated_at = EXCLUDED.calculated_at;
+
+-- name: DeleteLineTaxResults :exec
+DELETE FROM line_tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
+
+-- name: InsertLineTaxResults :copyfrom
+INSERT INTO line_tax_results (invoice_id, kind, line_id, tax_amount, pre_tax_amount, jurisdictions, raw)
+VALUES (@invoice_id, @kind, @line_id, @tax_amount, @pre_tax_amount, @jurisdictions, @raw);
+
+-- name: GetTaxResult :one
+SELECT * FROM tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
+
+-- name: ListLineTaxResults :many
+SELECT * FROM line_tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
+
+-- name: SetInvoiceTax :exec
+UPDATE invoices SET tax = @tax, total = subtotal + @tax, tax_status = @tax_status, updated_at = now()
+WHERE id = @id;
+
+-- name: SetAnrokTransaction :exec
+UPDATE invoices SET anrok_transaction_id = @anrok_transaction_id,
+    anrok_transaction_version = @anrok_transaction_version,
+    anrok_transaction_status = @anrok_transaction_status,
+    updated_at = now()
+WHERE id = @id;
+
+-- name: SetInvoiceFinalized :exec
+UPDATE invoices SET status = 'finalized', step = 'watch', stripe_invoice_number = @stripe_invoice_number,
+    stripe_finalized_at = @stripe_finalized_at, external_status = 'FINALIZED', updated_at = now()
+WHERE id = @id;
+
+-- name: SetInvoiceVoided :exec
+UPDATE invoices SET status = 'void', external_status = 'VOID', updated_at = now() WHERE id = @id;
+
+-- name: InsertInvoiceError :exec
+INSERT INTO invoice_errors (invoice_id, step, provider, class, code, message, at)
+VALUES (@invoice_id, @step, @provider, @class, @code, @message, @at);
+
+-- name: ResolveInvoiceErrors :exec
+UPDATE invoice_errors SET resolved_at = @resolved_at WHERE invoice_id = @invoice_id AND resolved_at IS NULL;
+
+-- name: ListInvoiceErrors :many
+SELECT * FROM invoice_errors WHERE invoice_id = @invoice_id ORDER BY id;
+
+-- name: SetLineTaxes :exec
+UPDATE invoice_lines l SET tax = v.tax
+FROM (SELECT unnest(@line_ids::text[]) AS id, unnest(@taxes::bigint[]) AS tax) AS v
+WHERE l.invoice_id = @invoice_id AND l.id = v.id;
+
+-- name: SetLinesStripeIDs :exec
+UPDATE invoice_lines l SET stripe_line_item_id = v.line_item_id, stripe_invoice_item_id = nullif(v.invoice_item_id, '')
+FROM (SELECT unnest(@line_ids::text[]) AS id, unnest(@line_item_ids::text[]) AS line_item_id,
+             unnest(@invoice_item_ids::text[]) AS invoice_item_id) AS v
+WHERE l.invoice_id = @invoice_id AND l.id = v.id;
+
+-- name: SetInvoiceFailed :exec
+UPDATE invoices SET status = CASE WHEN @keep_status::boolean THEN status ELSE 'failed' END,
+    tax_status = CASE WHEN @tax_failed::boolean THEN 'failed' ELSE tax_status END,
+    step = @step, updated_at = now()
+WHERE id = @id;
+
+-- name: SetAnrokTransactionStatus :exec
+UPDATE invoices SET anrok_transaction_status = @anrok_transaction_status, tax_status = @tax_status, updated_at = now()
+WHERE id = @id;

@@ -1,0 +1,151 @@
+// Package api is taxflow's public HTTP API (the contract in docs/product.md): configuration
+// of accounts, connections, products and customers, invoices in, invoice state out, and the
+// operator actions that become workflow signals. It validates and stores; it never calls
+// Stripe or Anrok (the workflow does) and never reads from workflow queries (Postgres is the
+// read model).
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/taxflow/taxflow/internal/secretbox"
+	"github.com/taxflow/taxflow/internal/store"
+	"github.com/taxflow/taxflow/workflows"
+)
+
+// Workflows is what the API needs of Temporal.
+type Workflows interface {
+	// StartInvoice starts the invoice's workflow; starting it again is harmless.
+	StartInvoice(ctx context.Context, invoiceID string) error
+	// Signal sends a signal to the invoice's workflow.
+	Signal(ctx context.Context, invoiceID, signal string, arg any) error
+}
+
+// Server serves the API.
+type Server struct {
+	Store     *store.Store
+	Secrets   *secretbox.Keyring
+	Workflows Workflows
+	// Tokens are the accepted bearer tokens (several during a rotation).
+	Tokens []string
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, s.authenticated(s.errors(h)))
+	}
+	handle("PUT /v1/stripe-accounts/{id}", s.putStripeAccount)
+	handle("GET /v1/stripe-accounts/{id}", s.getStripeAccount)
+	handle("PUT /v1/anrok-connections/{id}", s.putAnrokConnection)
+	handle("GET /v1/anrok-connections/{id}", s.getAnrokConnection)
+	handle("PUT /v1/products/{id}", s.putProduct)
+	handle("GET /v1/products/{id}", s.getProduct)
+	handle("PUT /v1/customers/{id}", s.putCustomer)
+	handle("GET /v1/customers/{id}", s.getCustomer)
+	handle("POST /v1/invoices", s.postInvoice)
+	handle("GET /v1/invoices/{id}", s.getInvoice)
+	handle("POST /v1/invoices/{id}/retry", s.retryInvoice)
+	handle("POST /v1/invoices/{id}/void", s.voidInvoice)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	// Anything else: the contract's 404 shape, not the mux's text.
+	mux.Handle("/", s.errors(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "not_found", "", fmt.Sprintf("no endpoint %s %s: see the API in the README", r.Method, r.URL.Path))
+	}))
+	return s.recovered(mux)
+}
+
+func (s *Server) errors(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, s.Log.With("method", r.Method, "path", r.URL.Path), err)
+		}
+	})
+}
+
+// recovered turns a panic into a logged 500 in the contract's shape.
+func (s *Server) recovered(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.Log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeError(w, s.Log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticated requires one of the bearer tokens, compared in constant time.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if ok && s.tokenValid(got) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="taxflow"`)
+		writeError(w, s.Log, errorf(http.StatusUnauthorized, "unauthorized", "", "send Authorization: Bearer <token> with a token from TAXFLOW_API_TOKEN"))
+	})
+}
+
+func (s *Server) tokenValid(got string) bool {
+	valid := 0
+	for _, t := range s.Tokens {
+		// Compare against every token, so timing does not tell which one matched.
+		valid |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
+	}
+	return valid == 1 && got != ""
+}
+
+// TemporalWorkflows implements Workflows with a Temporal client.
+type TemporalWorkflows struct {
+	Client    client.Client
+	TaskQueue string
+}
+
+// StartInvoice starts the invoice workflow. A running workflow with the same id is reused,
+// and a closed one is not started again (REJECT_DUPLICATE): a repeated request never runs
+// an invoice twice.
+func (t TemporalWorkflows) StartInvoice(ctx context.Context, invoiceID string) error {
+	_, err := t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.InvoiceWorkflowID(invoiceID),
+		TaskQueue:                t.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.InvoiceWorkflowName, workflows.InvoiceInput{InvoiceID: invoiceID})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil
+	}
+	return err
+}
+
+// Signal signals the invoice's current run.
+func (t TemporalWorkflows) Signal(ctx context.Context, invoiceID, signal string, arg any) error {
+	return t.Client.SignalWorkflow(ctx, workflows.InvoiceWorkflowID(invoiceID), "", signal, arg)
+}

@@ -1,0 +1,85 @@
+// Package workflows holds the invoice workflow: the process that takes one invoice from
+// received to finalized in Stripe and Anrok and then mirrors what happens to it. This file
+// is the package's public surface: the workflow's id, signal and query names, and its input
+// and result types. The workflow is deterministic: it does no I/O and reads no clock but
+// workflow.Now; every call out is an activity (package activities).
+package workflows
+
+import (
+	"time"
+)
+
+// InvoiceWorkflowName is the registered name of the invoice workflow.
+const InvoiceWorkflowName = "InvoiceWorkflow"
+
+// InvoiceWorkflowID is the workflow id of an invoice: the one place it is built.
+func InvoiceWorkflowID(invoiceID string) string { return "invoice/" + invoiceID }
+
+// Signals an operator (Temporal UI) or the starter API sends to an invoice workflow.
+const (
+	// SignalRetry resumes a failed invoice from its failed step. Body: RetrySignal.
+	SignalRetry = "retry"
+	// SignalVoid voids a finalized invoice in Stripe and Anrok. Body: VoidSignal.
+	SignalVoid = "void"
+)
+
+// QueryState returns the workflow's own view of the invoice (State).
+const QueryState = "state"
+
+// DefaultWatchPeriod is how long a finalized invoice's workflow keeps watching for events.
+const DefaultWatchPeriod = 180 * 24 * time.Hour
+
+// InvoiceInput starts the workflow of one invoice. It carries ids only: the invoice's body
+// lives in Postgres.
+type InvoiceInput struct {
+	InvoiceID string
+	// WatchPeriod overrides DefaultWatchPeriod (0: default).
+	WatchPeriod time.Duration `json:",omitempty"`
+}
+
+// InvoiceResult is the workflow's result: ids and totals.
+type InvoiceResult struct {
+	InvoiceID       string
+	Status          string
+	TaxStatus       string
+	StripeInvoiceID string
+	Tax             int64
+	Total           int64
+}
+
+// RetrySignal is the body of SignalRetry (all fields optional), e.g. {"reason": "mapped product"}.
+type RetrySignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// VoidSignal is the body of SignalVoid (all fields optional), e.g. {"reason": "duplicate"}.
+type VoidSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// ErrorInfo is the last error of a failed step.
+type ErrorInfo struct {
+	Step     string
+	Provider string
+	Class    string
+	Code     string
+	Message  string
+	At       time.Time
+}
+
+// State is the workflow's view of its invoice, returned by QueryState.
+type State struct {
+	InvoiceID       string
+	Step            string
+	Status          string
+	TaxStatus       string
+	StripeInvoiceID string
+	Tax             int64
+	Total           int64
+	// TaxDeadline is when the wait for tax ends (zero when not waiting).
+	TaxDeadline time.Time
+	// WaitingForRetry: failed, waiting for SignalRetry.
+	WaitingForRetry bool
+	VoidRequested   bool
+	LastError       *ErrorInfo
+}
