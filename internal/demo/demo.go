@@ -128,8 +128,13 @@ func Load(ctx context.Context, o Options) (Result, error) {
 	if err := c.put("/v1/anrok-connections/"+AnrokConnectionID, anrokConn); err != nil {
 		return Result{}, err
 	}
+	sc := stripeClient(o)
+	// The platform fee is also a Stripe product, so its lines show as quantity × price.
+	if err := ensureStripeProduct(ctx, sc, PlatformFeeStripeProduct, "Platform fee"); err != nil {
+		return Result{}, err
+	}
 	for _, p := range []map[string]any{
-		{"id": "platform-fee", "name": "Platform fee", "anrok_product_id": "saas-product-1"},
+		{"id": "platform-fee", "name": "Platform fee", "anrok_product_id": "saas-product-1", "stripe_product_id": PlatformFeeStripeProduct},
 		{"id": "api-calls", "name": "API calls", "anrok_product_id": "saas-product-2"},
 		{"id": "support", "name": "Premium support", "anrok_product_id": "not-taxable-3"},
 	} {
@@ -139,7 +144,6 @@ func Load(ctx context.Context, o Options) (Result, error) {
 			return Result{}, err
 		}
 	}
-	sc := stripeClient(o)
 	var res Result
 	for _, cu := range customers {
 		params := &stripe.CustomerCreateParams{Name: stripe.String(cu.name), Email: stripe.String(cu.email)}
@@ -176,6 +180,19 @@ func Load(ctx context.Context, o Options) (Result, error) {
 		res.Invoices = append(res.Invoices, inv)
 	}
 	return res, nil
+}
+
+// PlatformFeeStripeProduct is the demo's Stripe product.
+const PlatformFeeStripeProduct = "prod_taxflow_demo_platform_fee"
+
+func ensureStripeProduct(ctx context.Context, sc *stripe.Client, id, name string) error {
+	if _, err := sc.V1Products.Retrieve(ctx, id, nil); err == nil {
+		return nil
+	}
+	if _, err := sc.V1Products.Create(ctx, &stripe.ProductCreateParams{ID: stripe.String(id), Name: stripe.String(name)}); err != nil {
+		return fmt.Errorf("create the Stripe product %s: %w", id, err)
+	}
+	return nil
 }
 
 func stripeClient(o Options) *stripe.Client {

@@ -57,6 +57,16 @@ func TestDemoInvoicesAreFinalizedWithAnroksTaxInBothSystems(t *testing.T) {
 			}
 		}
 	}
+	// The call floor of an invoice taxed and finalized on the first try: Stripe 3 (create the
+	// draft, add the lines with their tax, finalize), Anrok 2 (createEphemeral, createOrUpdate).
+	n := len(res.Invoices)
+	stripeCalls := s.stripe.CountRequests("", "/v1/invoices") + s.stripe.CountRequests("", "/v1/invoices/*") + s.stripe.CountRequests("", "/v1/invoices/*/*")
+	if stripeCalls != 3*n {
+		t.Errorf("%d Stripe invoice calls for %d invoices, want %d", stripeCalls, n, 3*n)
+	}
+	if got := s.anrok.Stats().Requests; got != int64(2*n) {
+		t.Errorf("%d Anrok calls for %d invoices, want %d", got, n, 2*n)
+	}
 }
 
 func TestDenverBreakdownIsStoredVerbatimAndShown(t *testing.T) {
@@ -93,6 +103,10 @@ func TestDenverBreakdownIsStoredVerbatimAndShown(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("Stripe line taxes %+v", si.Lines[0].Taxes)
+	}
+	// The product is mapped to a Stripe product: the line is a price of it, at the exact amount.
+	if l := si.Lines[0]; l.Product != demo.PlatformFeeStripeProduct || l.Quantity != 1 || l.UnitAmountDecimal.String() != "15000" || l.Amount != 15000 || l.Metadata["taxflow_line_id"] != "l1" {
+		t.Fatalf("Stripe line %+v", l)
 	}
 }
 

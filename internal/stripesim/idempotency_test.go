@@ -131,7 +131,7 @@ func TestRequestFailingValidationSavesNoIdempotentResult(t *testing.T) {
 func TestConcurrentRequestsWithSameKeyDoNotBothExecute(t *testing.T) {
 	h := newHarness(t, Options{})
 	cus := h.customer(h.client(testKey))
-	h.sim.SetDelay(300 * time.Millisecond)
+	h.sim.SetDelay(500 * time.Millisecond)
 	body := "customer=" + cus.ID
 	hdr := map[string]string{"Idempotency-Key": "concurrent"}
 

@@ -501,3 +501,41 @@ func TestListInvoicesNewestFirstWithFilters(t *testing.T) {
 	assert.Equal(t, 400, resp.StatusCode)
 	assert.Contains(t, body, "Invalid status: must be one of draft, open, void, paid, or uncollectible")
 }
+
+// Updating one line through its own endpoint answers the line, and reaches the invoice item
+// behind it; tax amounts left out of an update stay as they were.
+func TestUpdatingOneLineAnswersTheLineAndKeepsUnmentionedTaxes(t *testing.T) {
+	h := newHarness(t, Options{})
+	sc := h.client(testKey)
+	inv := h.draft(sc, h.customer(sc).ID)
+	line := amountLine(1000, "fee")
+	line.TaxAmounts = []*stripe.InvoiceAddLinesLineTaxAmountParams{salesTax(60, 1000, 6, "CALIFORNIA", "state")}
+	inv = h.addLines(sc, inv.ID, line)
+	li, err := sc.V1InvoiceLineItems.Update(h.ctx, inv.Lines.Data[0].ID, &stripe.InvoiceLineItemUpdateParams{
+		Invoice: stripe.String(inv.ID), Amount: stripe.Int64(2000), Description: stripe.String("bigger fee"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "line_item", li.Object)
+	assert.Equal(t, int64(2000), li.Amount)
+	require.Len(t, li.Taxes, 1)
+	assert.Equal(t, int64(60), li.Taxes[0].Amount)
+	item, err := sc.V1InvoiceItems.Retrieve(h.ctx, li.Parent.InvoiceItemDetails.InvoiceItem, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2000), item.Amount)
+	assert.Equal(t, "bigger fee", item.Description)
+
+	// tax_amounts="" removes them.
+	inv, err = sc.V1Invoices.UpdateLines(h.ctx, inv.ID, &stripe.InvoiceUpdateLinesParams{Lines: []*stripe.InvoiceUpdateLinesLineParams{{
+		ID: stripe.String(li.ID), TaxAmounts: []*stripe.InvoiceUpdateLinesLineTaxAmountParams{},
+	}}})
+	require.NoError(t, err)
+	assert.Empty(t, inv.Lines.Data[0].Taxes)
+	assert.Equal(t, int64(2000), inv.Total)
+
+	_, err = sc.V1Invoices.UpdateLines(h.ctx, inv.ID, &stripe.InvoiceUpdateLinesParams{Lines: []*stripe.InvoiceUpdateLinesLineParams{{
+		ID: stripe.String("il_nope"), Amount: stripe.Int64(1),
+	}}})
+	se := stripeError(t, err, 400)
+	assert.Equal(t, stripe.ErrorCodeResourceMissing, se.Code)
+	assert.Equal(t, "lines[0][id]", se.Param)
+}

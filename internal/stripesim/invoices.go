@@ -804,6 +804,9 @@ func (c *call) finalize(inv *invoice) *apiError {
 			"The invoice's amount due (%d) exceeds the maximum amount Stripe can charge (%d in the currency's smallest unit).",
 			due, maxLineAmount)
 	}
+	// Stripe keeps a customer's balance per currency; the simulator models the balance of the
+	// customer's own currency (set by its first finalized invoice). An invoice in another
+	// currency neither uses nor changes it.
 	if cust.currency == "" || cust.currency == inv.currency {
 		cust.currency = inv.currency
 		cust.balance = ending

@@ -328,7 +328,8 @@ func (c *call) planItem(base *invoiceItem, in *lineInput, currency string) (*inv
 		if in.amount != nil {
 			it.amount = *in.amount
 		} else {
-			// Stripe rounds quantity × unit amount to the smallest unit, half away from zero.
+			// quantity × unit amount, rounded to the smallest unit (halves away from zero):
+			// a line amount is always an integer number of the smallest unit.
 			it.amount = it.unitAmount.Mul(decimal.NewFromInt(it.quantity)).Round(0).IntPart()
 			if e := checkLineAmount(it.amount, at("quantity")); e != nil {
 				return nil, e

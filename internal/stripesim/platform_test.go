@@ -275,3 +275,26 @@ func TestRedactKeyKeepsPrefixAndLastFour(t *testing.T) {
 	assert.Equal(t, "sk_test_****", RedactKey("sk_test_ab"))
 	assert.Equal(t, "****cret", RedactKey("verysecret"))
 }
+
+// A random fault rate fails a fraction of requests before they execute, reproducibly for a
+// given seed.
+func TestRandomFaultRateIsReproducibleForASeed(t *testing.T) {
+	failures := func() []int {
+		h := newHarness(t, Options{FaultSeed: 42})
+		require.NoError(t, h.sim.SetFaultRate(0.5))
+		var failed []int
+		for i := range 40 {
+			resp, body := h.raw("GET", "/v1/customers", testKey, "", nil)
+			if resp.StatusCode == 500 {
+				assert.Contains(t, body, `"type": "api_error"`)
+				failed = append(failed, i)
+			}
+		}
+		return failed
+	}
+	first := failures()
+	assert.NotEmpty(t, first)
+	assert.Less(t, len(first), 40)
+	assert.Equal(t, first, failures())
+	require.Error(t, New(Options{}).SetFaultRate(1.5))
+}
