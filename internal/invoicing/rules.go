@@ -164,6 +164,10 @@ func StripeLineTaxes(lineAmount int64, breakdown []tax.BreakdownEntry, inclusive
 			merged.Amount += t.Amount
 			merged.Percentage = merged.Percentage.Add(t.Percentage)
 		}
+		if merged.Percentage.GreaterThan(decimal.NewFromInt(100)) {
+			// Stripe accepts 0..100; a combined rate is display only, the amount is exact.
+			merged.Percentage = decimal.Zero
+		}
 		taxed = append(taxed[:MaxStripeTaxAmounts-1], merged)
 	}
 	out := taxed

@@ -168,7 +168,9 @@ func TestIdempotencyKeysAreDerivedNotRandom(t *testing.T) {
 }
 
 func TestStripeQuantityRule(t *testing.T) {
-	q := func(s string) decimal.NullDecimal { return decimal.NullDecimal{Decimal: decimal.RequireFromString(s), Valid: true} }
+	q := func(s string) decimal.NullDecimal {
+		return decimal.NullDecimal{Decimal: decimal.RequireFromString(s), Valid: true}
+	}
 	cases := []struct {
 		name string
 		line billing.Line

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -26,15 +27,22 @@ import (
 	"github.com/taxflow/taxflow/internal/devenv"
 )
 
-const (
-	temporalPort = "7233"
-	uiPort       = "8233"
-	anrokAddr    = "127.0.0.1:8091"
-	stripeAddr   = "127.0.0.1:8092"
-	defaultHTTP  = "127.0.0.1:8080"
+// The addresses `make run` documents; the flags exist so that a test can run the whole
+// stack beside another one.
+var (
+	temporalPort = flag.String("temporal-port", "7233", "Temporal frontend port")
+	uiPort       = flag.String("ui-port", "8233", "Temporal Web UI port")
+	anrokAddr    = flag.String("anrok-addr", "127.0.0.1:8091", "Anrok simulator address")
+	stripeAddr   = flag.String("stripe-addr", "127.0.0.1:8092", "Stripe simulator address")
+	binDir       = flag.String("bin", "bin", "directory of the built binaries and the Temporal CLI")
+	dataDir      = flag.String("data", ".data", "directory of local state (database cluster, history, secrets, logs)")
+	exitAfter    = flag.Bool("exit-after-demo", false, "stop once the demo invoices are settled; exit 1 if one did not finalize")
 )
 
+const defaultHTTP = "127.0.0.1:8080"
+
 func main() {
+	flag.Parse()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "make run:", err)
 		os.Exit(1)
@@ -44,25 +52,30 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, _ := os.Getwd()
-	data := filepath.Join(root, ".data")
+	data, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return err
+	}
+	bin, err := filepath.Abs(*binDir)
+	if err != nil {
+		return err
+	}
 	logs := filepath.Join(data, "logs")
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return err
 	}
-	bin := filepath.Join(root, "bin")
 	out := os.Stdout
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 
 	httpAddr := envOr("TAXFLOW_HTTP_ADDR", defaultHTTP)
 	stripeKey, anrokKey := os.Getenv("STRIPE_API_KEY"), os.Getenv("ANROK_API_KEY")
 	useStripeSim, useAnrokSim := stripeKey == "", anrokKey == ""
-	ports := map[string]string{"Temporal": "127.0.0.1:" + temporalPort, "Temporal UI": "127.0.0.1:" + uiPort, "starter": httpAddr}
+	ports := map[string]string{"Temporal": "127.0.0.1:" + *temporalPort, "Temporal UI": "127.0.0.1:" + *uiPort, "starter": httpAddr}
 	if useAnrokSim {
-		ports["Anrok simulator"] = anrokAddr
+		ports["Anrok simulator"] = *anrokAddr
 	}
 	if useStripeSim {
-		ports["Stripe simulator"] = stripeAddr
+		ports["Stripe simulator"] = *stripeAddr
 	}
 	for name, addr := range ports {
 		if l, err := net.Listen("tcp", addr); err != nil {
@@ -127,28 +140,28 @@ func run() error {
 		return sup.Start(ctx, &devenv.Process{Name: name, Path: path, Args: args, Env: env, LogFile: filepath.Join(logs, name+".log")})
 	}
 	if err := start("temporal", filepath.Join(bin, "temporal"), []string{"server", "start-dev",
-		"--ip", "127.0.0.1", "--port", temporalPort, "--ui-port", uiPort,
+		"--ip", "127.0.0.1", "--port", *temporalPort, "--ui-port", *uiPort,
 		"--db-filename", filepath.Join(data, "temporal.db"), "--log-level", "warn"}); err != nil {
 		return err
 	}
 	if useAnrokSim {
 		anrokKey = "sdemo/sademo/secret.demo"
-		if err := start("anrok-sim", filepath.Join(bin, "anrok-sim"), []string{"-addr", anrokAddr}); err != nil {
+		if err := start("anrok-sim", filepath.Join(bin, "anrok-sim"), []string{"-addr", *anrokAddr}); err != nil {
 			return err
 		}
 	}
 	if useStripeSim {
 		stripeKey = "sk_test_taxflow_demo"
-		if err := start("stripe-sim", filepath.Join(bin, "stripe-sim"), []string{"-addr", stripeAddr}); err != nil {
+		if err := start("stripe-sim", filepath.Join(bin, "stripe-sim"), []string{"-addr", *stripeAddr}); err != nil {
 			return err
 		}
 	}
-	if err := waitTCP(ctx, "127.0.0.1:"+temporalPort, 90*time.Second); err != nil {
+	if err := waitTCP(ctx, "127.0.0.1:"+*temporalPort, 90*time.Second); err != nil {
 		return fmt.Errorf("Temporal did not start (see .data/logs/temporal.log): %w", err)
 	}
 	env := []string{
 		"TAXFLOW_DATABASE_URL=" + dbURL,
-		"TEMPORAL_ADDRESS=127.0.0.1:" + temporalPort,
+		"TEMPORAL_ADDRESS=127.0.0.1:" + *temporalPort,
 		"TAXFLOW_SECRET_KEY=" + secretKey,
 		"TAXFLOW_API_TOKEN=" + token,
 		"TAXFLOW_HTTP_ADDR=" + httpAddr,
@@ -166,16 +179,17 @@ func run() error {
 
 	opts := demo.Options{APIURL: apiURL, Token: token, StripeKey: stripeKey, AnrokKey: anrokKey}
 	if useStripeSim {
-		opts.StripeBaseURL = "http://" + stripeAddr
+		opts.StripeBaseURL = "http://" + *stripeAddr
 	}
 	if useAnrokSim {
-		opts.AnrokBaseURL = "http://" + anrokAddr
+		opts.AnrokBaseURL = "http://" + *anrokAddr
 	}
 	say("\nLoading the demo: a Stripe account, an Anrok connection, products, 4 customers, 4 invoices...")
 	res, err := demo.Load(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	settled := 0
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\ninvoice\tstatus\ttax status\tsubtotal\ttax\ttotal\tStripe invoice\tAnrok transaction\twhat it shows")
 	for _, inv := range res.Invoices {
@@ -193,22 +207,32 @@ func run() error {
 		if st.AnrokTransaction != nil {
 			anrokID = fmt.Sprintf("%s (v%d)", st.AnrokTransaction.ID, st.AnrokTransaction.Version)
 		}
+		if st.Status == "finalized" {
+			settled++
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", inv.ID, st.Status, st.TaxStatus, st.Subtotal, st.Tax, st.Total, stripeID, anrokID, inv.Description)
 	}
 	tw.Flush()
+	if *exitAfter {
+		if settled != len(res.Invoices) {
+			return fmt.Errorf("%d of %d demo invoices finalized", settled, len(res.Invoices))
+		}
+		say("\nAll %d demo invoices finalized; stopping (-exit-after-demo).", settled)
+		return nil
+	}
 
 	say("\ntaxflow is running. Where to look:")
 	say("  API            %s   (Authorization: Bearer %s)", apiURL, token)
-	say("  Temporal UI    http://127.0.0.1:%s/namespaces/default/workflows", uiPort)
-	say("  Temporal       127.0.0.1:%s (namespace default)", temporalPort)
+	say("  Temporal UI    http://127.0.0.1:%s/namespaces/default/workflows", *uiPort)
+	say("  Temporal       127.0.0.1:%s (namespace default)", *temporalPort)
 	if useAnrokSim {
-		say("  Anrok sim      http://%s   (its transactions: /_sim/transactions)", anrokAddr)
+		say("  Anrok sim      http://%s   (its transactions: /_sim/transactions)", *anrokAddr)
 	}
 	if useStripeSim {
-		say("  Stripe sim     http://%s   (its invoices: /_sim/invoices)", stripeAddr)
+		say("  Stripe sim     http://%s   (its invoices: /_sim/invoices)", *stripeAddr)
 	}
 	say("  PostgreSQL     %s", redactURL(dbURL))
-	say("  Logs           .data/logs/")
+	say("  Logs           %s", logs)
 	say("  Try:  curl -s -H 'Authorization: Bearer %s' %s/v1/invoices/%s", token, apiURL, res.Invoices[0].ID)
 	say("\nCtrl-C stops everything.")
 	<-ctx.Done()

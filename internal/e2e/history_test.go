@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/taxflow/taxflow/internal/demo"
+	"github.com/taxflow/taxflow/internal/testenv"
+	"github.com/taxflow/taxflow/workflows"
+)
+
+// exportHistory writes a workflow's history as JSON (the format of `temporal workflow show
+// --output json`).
+func (s *stack) exportHistory(invoiceID, path string) {
+	s.t.Helper()
+	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.InvoiceWorkflowID(invoiceID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// TestHistoriesOfEachPathReplay runs the workflow's paths on the real server — finalized,
+// failed then retried, voided — exports their histories and replays them against the code.
+// With TAXFLOW_RECORD_HISTORIES=1 it also writes them to workflows/testdata/histories, the
+// set `make test` replays on every change.
+func TestHistoriesOfEachPathReplay(t *testing.T) {
+	s := newStack(t)
+	res, err := demo.Load(context.Background(), s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finalized, voided := res.Invoices[0].ID, res.Invoices[1].ID
+	s.waitFor(finalized, status("finalized"))
+	s.waitFor(voided, status("finalized"))
+	if code, body := s.call("POST", "/v1/invoices/"+voided+"/void", nil); code != 202 {
+		t.Fatalf("void %d %v", code, body)
+	}
+	s.waitFor(voided, func(st demo.InvoiceState) bool { return st.TaxStatus == "voided" })
+
+	// Failed on a product Anrok does not know, then retried after the mapping is fixed.
+	if code, _ := s.call("PUT", "/v1/products/mystery", map[string]any{"name": "Mystery", "anrok_product_id": "not-in-anrok"}); code != 201 {
+		t.Fatal(code)
+	}
+	retried := "inv-retried-" + s.opts.RunID
+	if code, body := s.call("POST", "/v1/invoices", map[string]any{
+		"id": retried, "customer_id": "cust-denver", "currency": "usd", "issued_at": "2026-11-01T00:00:00Z",
+		"service_period": map[string]string{"start": "2026-10-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"},
+		"lines":          []map[string]any{{"id": "l1", "product_id": "mystery", "amount": 15000}},
+	}); code != 202 {
+		t.Fatalf("%d %v", code, body)
+	}
+	s.waitFor(retried, status("failed"))
+	s.call("PUT", "/v1/products/mystery", map[string]any{"name": "Mystery", "anrok_product_id": "saas-product-1"})
+	if code, _ := s.call("POST", "/v1/invoices/"+retried+"/retry", nil); code != 202 {
+		t.Fatal(code)
+	}
+	s.waitFor(retried, status("finalized"))
+
+	dir := t.TempDir()
+	if os.Getenv("TAXFLOW_RECORD_HISTORIES") != "" {
+		dir = filepath.Join(testenv.RepoRoot(), "workflows", workflows.HistoryDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.exportHistory(finalized, filepath.Join(dir, "finalized-watching.json"))
+	s.exportHistory(voided, filepath.Join(dir, "finalized-then-voided.json"))
+	s.exportHistory(retried, filepath.Join(dir, "failed-anrok-409-then-retried.json"))
+	files, err := workflows.ReplayHistories(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 {
+		t.Fatalf("replayed %v", files)
+	}
+}
