@@ -11,7 +11,6 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -49,19 +48,37 @@ type Activities struct {
 	Now func() time.Time
 	Log *slog.Logger
 
-	mu        sync.Mutex
-	billings  map[string]cachedBilling
-	taxEngine map[string]cachedEngine
+	billings   providerCache[billing.Provider]
+	taxEngines providerCache[tax.Engine]
 }
 
-type cachedBilling struct {
-	version time.Time
-	p       billing.Provider
+// providerCache keeps one provider per account, rebuilt when the account's row changes
+// (a new API key, a new base URL).
+type providerCache[T any] struct {
+	mu   sync.Mutex
+	byID map[string]cachedProvider[T]
 }
 
-type cachedEngine struct {
+type cachedProvider[T any] struct {
 	version time.Time
-	e       tax.Engine
+	p       T
+}
+
+func (c *providerCache[T]) get(id string, version time.Time, build func() (T, error)) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if got, ok := c.byID[id]; ok && got.version.Equal(version) {
+		return got.p, nil
+	}
+	p, err := build()
+	if err != nil {
+		return p, err
+	}
+	if c.byID == nil {
+		c.byID = map[string]cachedProvider[T]{}
+	}
+	c.byID[id] = cachedProvider[T]{version, p}
+	return p, nil
 }
 
 func (a *Activities) now() time.Time {
@@ -109,44 +126,35 @@ func temporalError(err error) error {
 	}
 }
 
-// stripeFor returns the billing provider of a Stripe account (cached per account version).
+// stripeFor returns the billing provider of a Stripe account.
 func (a *Activities) stripeFor(acct sqldb.StripeAccount) (billing.Provider, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.billings[acct.ID]; ok && c.version.Equal(acct.UpdatedAt) {
-		return c.p, nil
-	}
-	key, err := a.Secrets.Open(acct.ApiKeySealed, SecretPlace("stripe_accounts", acct.ID, "api_key"))
-	if err != nil {
-		return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeSecretUnreadable,
-			fmt.Sprintf("the API key of Stripe account %s cannot be decrypted (%v): put the key again with PUT /v1/stripe-accounts/%s, or restore the old key in TAXFLOW_SECRET_KEY", acct.ID, err, acct.ID))
-	}
-	p := a.Billing(acct, key)
-	if a.billings == nil {
-		a.billings = map[string]cachedBilling{}
-	}
-	a.billings[acct.ID] = cachedBilling{acct.UpdatedAt, p}
-	return p, nil
+	return a.billings.get(acct.ID, acct.UpdatedAt, func() (billing.Provider, error) {
+		key, err := a.openSecret("stripe_accounts", acct.ID, "Stripe account", "/v1/stripe-accounts/", acct.ApiKeySealed)
+		if err != nil {
+			return nil, err
+		}
+		return a.Billing(acct, key), nil
+	})
 }
 
-// taxEngineFor returns the tax engine of an Anrok connection (cached per version).
+// taxEngineFor returns the tax engine of an Anrok connection.
 func (a *Activities) taxEngineFor(conn sqldb.AnrokConnection) (tax.Engine, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.taxEngine[conn.ID]; ok && c.version.Equal(conn.UpdatedAt) {
-		return c.e, nil
-	}
-	key, err := a.Secrets.Open(conn.ApiKeySealed, SecretPlace("anrok_connections", conn.ID, "api_key"))
+	return a.taxEngines.get(conn.ID, conn.UpdatedAt, func() (tax.Engine, error) {
+		key, err := a.openSecret("anrok_connections", conn.ID, "Anrok connection", "/v1/anrok-connections/", conn.ApiKeySealed)
+		if err != nil {
+			return nil, err
+		}
+		return a.TaxEngine(conn, key), nil
+	})
+}
+
+func (a *Activities) openSecret(table, id, what, path, sealed string) (string, error) {
+	key, err := a.Secrets.Open(sealed, SecretPlace(table, id, "api_key"))
 	if err != nil {
-		return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeSecretUnreadable,
-			fmt.Sprintf("the API key of Anrok connection %s cannot be decrypted (%v): put the key again with PUT /v1/anrok-connections/%s, or restore the old key in TAXFLOW_SECRET_KEY", conn.ID, err, conn.ID))
+		return "", failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeSecretUnreadable,
+			fmt.Sprintf("the API key of %s %s cannot be decrypted (%v): put the key again with PUT %s%s, or restore the old key in TAXFLOW_SECRET_KEY", what, id, err, path, id))
 	}
-	e := a.TaxEngine(conn, key)
-	if a.taxEngine == nil {
-		a.taxEngine = map[string]cachedEngine{}
-	}
-	a.taxEngine[conn.ID] = cachedEngine{conn.UpdatedAt, e}
-	return e, nil
+	return key, nil
 }
 
 // SecretPlace is the associated data a secret is sealed under: its table, row and column.
@@ -172,4 +180,3 @@ func attempt(ctx context.Context) int32 {
 	return 1
 }
 
-var errNotFound = errors.New("not found")

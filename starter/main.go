@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
 	_ "time/tzdata" // accounting time zones are validated on hosts without tzdata
 
 	"github.com/taxflow/taxflow/internal/app"
@@ -20,40 +19,22 @@ import (
 )
 
 func main() {
-	cfg := app.LoadConfig(config.RoleStarter)
-	log := app.NewLogger(cfg, "starter")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	keys, err := app.Keyring(cfg)
-	if err != nil {
-		log.Error("bad secret key", "error", err)
-		os.Exit(2)
-	}
-	st, err := app.OpenStore(ctx, cfg, log)
-	if err != nil {
-		log.Error("database unavailable", "error", err)
-		os.Exit(1)
-	}
-	defer st.Close()
-	tc, err := app.DialTemporal(ctx, cfg, log, time.Minute)
-	if err != nil {
-		log.Error("temporal unavailable", "error", err)
-		os.Exit(1)
-	}
-	defer tc.Close()
+	p := app.Boot(ctx, config.RoleStarter, "starter")
+	defer p.Close()
 
 	srv := &api.Server{
-		Store:     st,
-		Secrets:   keys,
-		Workflows: api.TemporalWorkflows{Client: tc, TaskQueue: cfg.TaskQueue},
-		Tokens:    cfg.APITokens,
-		Log:       log,
+		Store:     p.Store,
+		Secrets:   p.Secrets,
+		Workflows: api.TemporalWorkflows{Client: p.Temporal, TaskQueue: p.Config.TaskQueue},
+		Tokens:    p.Config.APITokens,
+		Log:       p.Log,
 	}
 	go srv.SweepUnstarted(ctx, 15*time.Second)
 
 	hs := &http.Server{
-		Addr:              cfg.HTTPAddr,
+		Addr:              p.Config.HTTPAddr,
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -67,10 +48,10 @@ func main() {
 		defer cancel()
 		_ = hs.Shutdown(shutdown)
 	}()
-	log.Info("starter listening", "addr", cfg.HTTPAddr)
+	p.Log.Info("starter listening", "addr", p.Config.HTTPAddr)
 	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("http server failed", "error", err)
+		p.Log.Error("http server failed", "error", err)
 		os.Exit(1)
 	}
-	log.Info("starter stopped")
+	p.Log.Info("starter stopped")
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 	_ "time/tzdata" // accounting time zones must resolve on hosts without tzdata
 
 	"go.temporal.io/sdk/worker"
@@ -19,35 +18,17 @@ import (
 )
 
 func main() {
-	cfg := app.LoadConfig(config.RoleWorker)
-	log := app.NewLogger(cfg, "worker")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	p := app.Boot(ctx, config.RoleWorker, "worker")
+	defer p.Close()
 
-	keys, err := app.Keyring(cfg)
-	if err != nil {
-		log.Error("bad secret key", "error", err)
-		os.Exit(2)
-	}
-	st, err := app.OpenStore(ctx, cfg, log)
-	if err != nil {
-		log.Error("database unavailable", "error", err)
-		os.Exit(1)
-	}
-	defer st.Close()
-	tc, err := app.DialTemporal(ctx, cfg, log, time.Minute)
-	if err != nil {
-		log.Error("temporal unavailable", "error", err)
-		os.Exit(1)
-	}
-	defer tc.Close()
-
-	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
-	workflows.Register(w, app.NewActivities(cfg, st, keys, log, nil))
-	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
+	w := worker.New(p.Temporal, p.Config.TaskQueue, worker.Options{})
+	workflows.Register(w, app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, nil))
+	p.Log.Info("worker started", "task_queue", p.Config.TaskQueue, "temporal", p.Config.TemporalAddress, "namespace", p.Config.TemporalNamespace)
 	if err := w.Run(worker.InterruptCh()); err != nil {
-		log.Error("worker stopped", "error", err)
+		p.Log.Error("worker stopped", "error", err)
 		os.Exit(1)
 	}
-	log.Info("worker stopped")
+	p.Log.Info("worker stopped")
 }

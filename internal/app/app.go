@@ -120,3 +120,43 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// Process is what both binaries start with: configuration, a logger, the keyring, the
+// database (migrated) and a Temporal client.
+type Process struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Secrets  *secretbox.Keyring
+	Store    *store.Store
+	Temporal client.Client
+}
+
+// Boot brings a process up, or prints why it cannot (naming the variable to fix) and exits.
+func Boot(ctx context.Context, role config.Role, name string) *Process {
+	cfg := LoadConfig(role)
+	logger := NewLogger(cfg, name)
+	fail := func(what string, err error, code int) {
+		logger.Error(what, "error", err)
+		os.Exit(code)
+	}
+	keys, err := Keyring(cfg)
+	if err != nil {
+		fail("bad secret key", err, 2)
+	}
+	st, err := OpenStore(ctx, cfg, logger)
+	if err != nil {
+		fail("database unavailable", err, 1)
+	}
+	tc, err := DialTemporal(ctx, cfg, logger, time.Minute)
+	if err != nil {
+		st.Close()
+		fail("temporal unavailable", err, 1)
+	}
+	return &Process{Config: cfg, Log: logger, Secrets: keys, Store: st, Temporal: tc}
+}
+
+// Close releases the process's connections.
+func (p *Process) Close() {
+	p.Temporal.Close()
+	p.Store.Close()
+}

@@ -503,71 +503,69 @@ func (s *Server) decodeAction(w http.ResponseWriter, r *http.Request) (actionReq
 	return req, p.err(http.StatusUnprocessableEntity)
 }
 
-func (s *Server) retryInvoice(w http.ResponseWriter, r *http.Request) error {
+// invoiceAction reads the invoice an operator action names and its optional body.
+func (s *Server) invoiceAction(w http.ResponseWriter, r *http.Request) (sqldb.Invoice, actionRequest, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
+		return sqldb.Invoice{}, actionRequest{}, err
 	}
 	req, err := s.decodeAction(w, r)
 	if err != nil {
-		return err
+		return sqldb.Invoice{}, req, err
 	}
 	inv, err := s.Store.GetInvoice(r.Context(), id)
 	if store.IsNotFound(err) {
-		return notFound("invoice", id)
-	} else if err != nil {
+		return inv, req, notFound("invoice", id)
+	}
+	return inv, req, err
+}
+
+// signal sends an operator action to the invoice's workflow and answers 202.
+func (s *Server) signal(w http.ResponseWriter, r *http.Request, inv sqldb.Invoice, name string, arg any) error {
+	if err := s.Workflows.Signal(r.Context(), inv.ID, name, arg); err != nil {
+		s.Log.Warn("signal failed", "invoice_id", inv.ID, "signal", name, "error", err)
+		return errorf(http.StatusServiceUnavailable, "workflow_unreachable", "", "the invoice's workflow could not be signalled; retry in a moment")
+	}
+	writeJSON(w, http.StatusAccepted, invoiceAccepted{ID: inv.ID, Status: inv.Status, WorkflowID: inv.WorkflowID})
+	return nil
+}
+
+func (s *Server) retryInvoice(w http.ResponseWriter, r *http.Request) error {
+	inv, req, err := s.invoiceAction(w, r)
+	if err != nil {
 		return err
 	}
-	open, err := s.Store.ListInvoiceErrors(r.Context(), id)
+	errs, err := s.Store.ListInvoiceErrors(r.Context(), inv.ID)
 	if err != nil {
 		return err
 	}
 	failed := false
-	for _, e := range open {
-		if e.ResolvedAt == nil {
-			failed = true
-		}
+	for _, e := range errs {
+		failed = failed || e.ResolvedAt == nil
 	}
 	if !failed {
-		return unprocessable("invoice_not_failed", "id", fmt.Sprintf("invoice %q has no failed step to retry (status %s)", id, inv.Status))
+		return unprocessable("invoice_not_failed", "id", fmt.Sprintf("invoice %q has no failed step to retry (status %s)", inv.ID, inv.Status))
 	}
-	if err := s.Workflows.Signal(r.Context(), id, workflows.SignalRetry, workflows.RetrySignal{Reason: req.Reason}); err != nil {
-		return errorf(http.StatusServiceUnavailable, "workflow_unreachable", "", "the invoice's workflow could not be signalled; retry in a moment")
-	}
-	writeJSON(w, http.StatusAccepted, invoiceAccepted{ID: id, Status: inv.Status, WorkflowID: inv.WorkflowID})
-	return nil
+	return s.signal(w, r, inv, workflows.SignalRetry, workflows.RetrySignal{Reason: req.Reason})
 }
 
 func (s *Server) voidInvoice(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	inv, req, err := s.invoiceAction(w, r)
 	if err != nil {
-		return err
-	}
-	req, err := s.decodeAction(w, r)
-	if err != nil {
-		return err
-	}
-	inv, err := s.Store.GetInvoice(r.Context(), id)
-	if store.IsNotFound(err) {
-		return notFound("invoice", id)
-	} else if err != nil {
 		return err
 	}
 	switch invoicing.Status(inv.Status) {
 	case invoicing.StatusFinalized, invoicing.StatusUncollectible:
 	case invoicing.StatusPaid:
-		return unprocessable("invoice_paid", "id", fmt.Sprintf("invoice %q is paid and cannot be voided: issue a credit note instead", id))
+		return unprocessable("invoice_paid", "id", fmt.Sprintf("invoice %q is paid and cannot be voided: issue a credit note instead", inv.ID))
 	case invoicing.StatusVoid:
-		writeJSON(w, http.StatusOK, invoiceAccepted{ID: id, Status: inv.Status, WorkflowID: inv.WorkflowID})
+		writeJSON(w, http.StatusOK, invoiceAccepted{ID: inv.ID, Status: inv.Status, WorkflowID: inv.WorkflowID})
 		return nil
 	default:
+		// A failed void leaves the invoice failed; finalized in Stripe it still can be voided.
 		if inv.StripeFinalizedAt == nil {
-			return unprocessable("invoice_not_finalized", "id", fmt.Sprintf("invoice %q is %s, not finalized: only a finalized invoice can be voided", id, inv.Status))
+			return unprocessable("invoice_not_finalized", "id", fmt.Sprintf("invoice %q is %s, not finalized: only a finalized invoice can be voided", inv.ID, inv.Status))
 		}
 	}
-	if err := s.Workflows.Signal(r.Context(), id, workflows.SignalVoid, workflows.VoidSignal{Reason: req.Reason}); err != nil {
-		return errorf(http.StatusServiceUnavailable, "workflow_unreachable", "", "the invoice's workflow could not be signalled; retry in a moment")
-	}
-	writeJSON(w, http.StatusAccepted, invoiceAccepted{ID: id, Status: inv.Status, WorkflowID: inv.WorkflowID})
-	return nil
+	return s.signal(w, r, inv, workflows.SignalVoid, workflows.VoidSignal{Reason: req.Reason})
 }
