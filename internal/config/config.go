@@ -88,7 +88,7 @@ func namedParseError(err error) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			errs = append(errs, &Error{Var: envVarOfField(pe.Name), Message: fmt.Sprintf("cannot be read as %s: %v", friendlyType(pe.Type), errors.Unwrap(pe))})
+			errs = append(errs, &Error{Var: envVarOfField(pe.Name), Message: fmt.Sprintf("cannot be read as %s: %v", friendlyType(pe.Type), pe.Err)})
 			continue
 		}
 		errs = append(errs, e)

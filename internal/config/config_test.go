@@ -28,7 +28,7 @@ func TestBadValueNamesTheVariable(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Var != "TAXFLOW_TAX_WAIT" {
 		t.Fatalf("error %v does not name TAXFLOW_TAX_WAIT", err)
 	}
-	if !strings.Contains(err.Error(), `"1h"`) {
+	if !strings.Contains(err.Error(), `"1h"`) || strings.Contains(err.Error(), "<nil>") {
 		t.Fatalf("error %v does not say what a duration looks like", err)
 	}
 }
