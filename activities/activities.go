@@ -179,4 +179,3 @@ func attempt(ctx context.Context) int32 {
 	}
 	return 1
 }
-

@@ -251,7 +251,7 @@ func (a *Activities) taxRequest(b *invoiceBundle) (tax.Request, error) {
 		TaxDate:            invoicing.TaxDate(b.Invoice.IssuedAt, a.now()),
 	}
 	for _, l := range b.Lines {
-		req.Lines = append(req.Lines, tax.Line{ID: l.ID, ProductCode: mapping.ByLine[l.ID], Amount: l.Amount, Quantity: l.Quantity})
+		req.Lines = append(req.Lines, tax.Line{ID: l.ID, ProductCode: mapping.ByLine[l.ID], Amount: l.Amount, Quantity: l.Quantity, TaxIncluded: l.TaxInclusive})
 	}
 	return req, nil
 }
@@ -261,6 +261,12 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 	if calculatedAt.IsZero() {
 		calculatedAt = a.now()
 	}
+	inclusive := map[string]bool{}
+	for _, l := range b.Lines {
+		inclusive[l.ID] = l.TaxInclusive
+	}
+	// The invoice total adds only the tax not already inside tax-inclusive line amounts.
+	var exclusiveTax int64
 	rows := make([]sqldb.InsertLineTaxResultsParams, 0, len(res.Lines))
 	lineIDs := make([]string, 0, len(res.Lines))
 	taxes := make([]int64, 0, len(res.Lines))
@@ -279,6 +285,9 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 		})
 		lineIDs = append(lineIDs, l.LineID)
 		taxes = append(taxes, l.Tax)
+		if !inclusive[l.LineID] {
+			exclusiveTax += l.Tax
+		}
 	}
 	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
 		var txID *string
@@ -301,7 +310,7 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 		if err := q.SetLineTaxes(ctx, sqldb.SetLineTaxesParams{InvoiceID: b.Invoice.ID, LineIds: lineIDs, Taxes: taxes}); err != nil {
 			return err
 		}
-		if err := q.SetInvoiceTax(ctx, sqldb.SetInvoiceTaxParams{ID: b.Invoice.ID, Tax: res.Tax, TaxStatus: string(status)}); err != nil {
+		if err := q.SetInvoiceTax(ctx, sqldb.SetInvoiceTaxParams{ID: b.Invoice.ID, Tax: res.Tax, ExclusiveTax: exclusiveTax, TaxStatus: string(status)}); err != nil {
 			return err
 		}
 		if txID != nil {
@@ -406,16 +415,17 @@ func (a *Activities) stripeLines(ctx context.Context, b *invoiceBundle, kind str
 		}
 		p := b.Products[l.ProductID]
 		out = append(out, billing.Line{
-			LineID:      l.ID,
-			Description: invoicing.LineDescription(l, p.Name),
-			Currency:    b.Invoice.Currency,
-			Amount:      l.Amount,
-			Quantity:    l.Quantity,
-			UnitPrice:   l.UnitPrice,
-			ProductRef:  deref(p.StripeProductID),
-			PeriodStart: b.Invoice.PeriodStart,
-			PeriodEnd:   b.Invoice.PeriodEnd,
-			Taxes:       invoicing.StripeLineTaxes(l.Amount, bd, false),
+			LineID:       l.ID,
+			Description:  invoicing.LineDescription(l, p.Name),
+			Currency:     b.Invoice.Currency,
+			Amount:       l.Amount,
+			TaxInclusive: l.TaxInclusive,
+			Quantity:     l.Quantity,
+			UnitPrice:    l.UnitPrice,
+			ProductRef:   deref(p.StripeProductID),
+			PeriodStart:  b.Invoice.PeriodStart,
+			PeriodEnd:    b.Invoice.PeriodEnd,
+			Taxes:        invoicing.StripeLineTaxes(l.Amount, bd, l.TaxInclusive),
 		})
 	}
 	return out, nil

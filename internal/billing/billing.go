@@ -37,6 +37,8 @@ type Line struct {
 	Description string
 	Currency    string
 	Amount      int64
+	// TaxInclusive: Amount includes the line's tax (Stripe's inclusive tax behaviour).
+	TaxInclusive bool
 	// Quantity and UnitPrice are the billing engine's; the provider shows them as it can.
 	Quantity    decimal.NullDecimal
 	UnitPrice   decimal.NullDecimal

@@ -182,6 +182,14 @@ func Load(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
+// quiet keeps stripe-go from printing expected 404s (a product not created yet).
+type quiet struct{}
+
+func (quiet) Debugf(string, ...interface{}) {}
+func (quiet) Infof(string, ...interface{})  {}
+func (quiet) Warnf(string, ...interface{})  {}
+func (quiet) Errorf(string, ...interface{}) {}
+
 // PlatformFeeStripeProduct is the demo's Stripe product.
 const PlatformFeeStripeProduct = "prod_taxflow_demo_platform_fee"
 
@@ -196,7 +204,7 @@ func ensureStripeProduct(ctx context.Context, sc *stripe.Client, id, name string
 }
 
 func stripeClient(o Options) *stripe.Client {
-	cfg := &stripe.BackendConfig{HTTPClient: o.HTTPClient, MaxNetworkRetries: stripe.Int64(2)}
+	cfg := &stripe.BackendConfig{HTTPClient: o.HTTPClient, MaxNetworkRetries: stripe.Int64(2), LeveledLogger: quiet{}}
 	if o.StripeBaseURL != "" {
 		cfg.URL = stripe.String(o.StripeBaseURL)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,12 +60,26 @@ type stack struct {
 	stripeURL string
 	temporal  client.Client
 	opts      demo.Options
+	logs      *logBuffer
 }
 
-func newStack(t *testing.T) *stack {
+// stackOption adjusts the simulators of a stack.
+type stackOption func(*stackConfig)
+
+type stackConfig struct {
+	anrok  anroksim.Options
+	stripe stripesim.Options
+}
+
+func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Helper()
+	var sc stackConfig
+	for _, o := range opts {
+		o(&sc)
+	}
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	secret, keys := testenv.SecretKey(t)
 	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), TaxWait: time.Hour, SecretKeys: secret}
 	st, err := store.Open(ctx, cfg.DatabaseURL, logger)
@@ -73,11 +88,11 @@ func newStack(t *testing.T) *stack {
 	}
 	t.Cleanup(st.Close)
 
-	s := &stack{t: t, store: st}
-	s.anrok = anroksim.New(anroksim.Options{})
+	s := &stack{t: t, store: st, logs: logs}
+	s.anrok = anroksim.New(sc.anrok)
 	anrokSrv := httptest.NewServer(s.anrok)
 	t.Cleanup(anrokSrv.Close)
-	s.stripe = stripesim.New(stripesim.Options{})
+	s.stripe = stripesim.New(sc.stripe)
 	stripeSrv := httptest.NewServer(s.stripe)
 	t.Cleanup(stripeSrv.Close)
 	s.anrokURL, s.stripeURL = anrokSrv.URL, stripeSrv.URL
@@ -107,6 +122,25 @@ func newStack(t *testing.T) *stack {
 		RunID: testenv.RandomHex(4),
 	}
 	return s
+}
+
+// logBuffer collects what the worker and the API log, for tests that check nothing secret
+// is logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 type nopLogger struct{}
@@ -139,7 +173,12 @@ func (s *stack) call(method, path string, body any) (int, map[string]any) {
 // waitFor polls the invoice until cond holds (30 s at most).
 func (s *stack) waitFor(id string, cond func(demo.InvoiceState) bool) demo.InvoiceState {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	return s.waitForWithin(id, cond, 30)
+}
+
+func (s *stack) waitForWithin(id string, cond func(demo.InvoiceState) bool, seconds int) demo.InvoiceState {
+	s.t.Helper()
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
 	for {
 		st, err := demo.Get(context.Background(), s.opts, id)
 		if err == nil && cond(st) {
@@ -165,6 +204,19 @@ func (s *stack) stripeInvoicesOf(id string) []stripesim.Invoice {
 		}
 	}
 	return out
+}
+
+type anrokSim struct {
+	sim *anroksim.Server
+	url string
+}
+
+// newAnrokSim starts one more Anrok simulator (a second connection).
+func newAnrokSim(t *testing.T, o anroksim.Options) anrokSim {
+	sim := anroksim.New(o)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return anrokSim{sim: sim, url: srv.URL}
 }
 
 func (s *stack) anrokTransaction(id string) (anroksim.Transaction, bool) {

@@ -39,6 +39,8 @@ type invoiceLineRequest struct {
 	Quantity    json.RawMessage `json:"quantity"`
 	UnitPrice   json.RawMessage `json:"unit_price"`
 	Amount      json.RawMessage `json:"amount"`
+	// TaxInclusive: the amount already includes tax (Anrok backs the tax out of it).
+	TaxInclusive bool `json:"tax_inclusive"`
 }
 
 type invoiceRequest struct {
@@ -74,6 +76,8 @@ type invoiceLine struct {
 	Quantity    decimal.NullDecimal `json:"quantity"`
 	UnitPrice   decimal.NullDecimal `json:"unit_price"`
 	Amount      int64               `json:"amount"`
+	// omitempty keeps the canonical form (and so the hash) of exclusive lines as it was.
+	TaxInclusive bool `json:"tax_inclusive,omitempty"`
 }
 
 func (inv invoice) hash() string {
@@ -107,7 +111,7 @@ func (req *invoiceRequest) parse() (invoice, error) {
 	_, currencyOK := money.LookupCurrency(req.Currency)
 	for i, l := range req.Lines {
 		f := func(name string) string { return fmt.Sprintf("lines[%d].%s", i, name) }
-		line := invoiceLine{ID: l.ID, ProductID: l.ProductID, Description: strings.TrimSpace(deref(l.Description))}
+		line := invoiceLine{ID: l.ID, ProductID: l.ProductID, Description: strings.TrimSpace(deref(l.Description)), TaxInclusive: l.TaxInclusive}
 		line.Amount = parseAmount(&p, f("amount"), l.Amount, -maxLineAmount, maxLineAmount)
 		line.Quantity = parseDecimal(&p, f("quantity"), l.Quantity)
 		line.UnitPrice = parseDecimal(&p, f("unit_price"), l.UnitPrice)
@@ -214,7 +218,7 @@ func (s *Server) postInvoice(w http.ResponseWriter, r *http.Request) error {
 			}
 			rows = append(rows, sqldb.InsertInvoiceLinesParams{
 				InvoiceID: inv.ID, ID: l.ID, Position: int32(i), ProductID: l.ProductID, Description: desc,
-				Quantity: l.Quantity, UnitPrice: l.UnitPrice, Amount: l.Amount,
+				Quantity: l.Quantity, UnitPrice: l.UnitPrice, Amount: l.Amount, TaxInclusive: l.TaxInclusive,
 			})
 		}
 		if _, err := q.InsertInvoiceLines(ctx, rows); err != nil {
@@ -343,6 +347,7 @@ type lineView struct {
 	Quantity     *string         `json:"quantity"`
 	UnitPrice    *string         `json:"unit_price"`
 	Amount       int64           `json:"amount"`
+	TaxInclusive bool            `json:"tax_inclusive"`
 	Tax          int64           `json:"tax"`
 	TaxBreakdown []breakdownView `json:"tax_breakdown"`
 }
@@ -451,7 +456,7 @@ func (s *Server) invoiceView(ctx context.Context, id string) (invoiceView, error
 		Metadata: inv.Metadata, WorkflowID: inv.WorkflowID, CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt,
 	}
 	for _, l := range lines {
-		lv := lineView{ID: l.ID, ProductID: l.ProductID, Description: l.Description, Amount: l.Amount, Tax: l.Tax, TaxBreakdown: []breakdownView{}}
+		lv := lineView{ID: l.ID, ProductID: l.ProductID, Description: l.Description, Amount: l.Amount, TaxInclusive: l.TaxInclusive, Tax: l.Tax, TaxBreakdown: []breakdownView{}}
 		if l.Quantity.Valid {
 			q := l.Quantity.Decimal.String()
 			lv.Quantity = &q

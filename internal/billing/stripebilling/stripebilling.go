@@ -360,7 +360,7 @@ func sameTaxes(have []int64, want []billing.LineTax) bool {
 
 func lineDigest(l billing.Line) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%d|%s|%s|%s|%d|%d", l.LineID, l.Description, l.Amount, l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String(), l.ProductRef, l.PeriodStart.Unix(), l.PeriodEnd.Unix())
+	fmt.Fprintf(&b, "%s|%s|%d|%t|%s|%s|%s|%d|%d", l.LineID, l.Description, l.Amount, l.TaxInclusive, l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String(), l.ProductRef, l.PeriodStart.Unix(), l.PeriodEnd.Unix())
 	for _, t := range l.Taxes {
 		fmt.Fprintf(&b, "|%d/%d/%s/%s/%s/%s", t.Amount, t.TaxableAmount, t.TaxabilityReason, t.Percentage.String(), t.Jurisdiction, t.TaxType)
 	}
@@ -409,13 +409,20 @@ func addLineParams(l billing.Line) *stripe.InvoiceAddLinesLineParams {
 		p.PriceData = &stripe.InvoiceAddLinesLinePriceDataParams{
 			Currency:    stripe.String(strings.ToLower(l.Currency)),
 			Product:     stripe.String(l.ProductRef),
-			TaxBehavior: stripe.String("exclusive"),
+			TaxBehavior: stripe.String(taxBehavior(l)),
 		}
 		p.Quantity = stripe.Int64(qty)
 	} else {
 		p.Amount = stripe.Int64(l.Amount)
 	}
 	return p
+}
+
+func taxBehavior(l billing.Line) string {
+	if l.TaxInclusive {
+		return "inclusive"
+	}
+	return "exclusive"
 }
 
 func addTaxAmounts(taxes []billing.LineTax) []*stripe.InvoiceAddLinesLineTaxAmountParams {

@@ -7,11 +7,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"

@@ -10,8 +10,8 @@ ON CONFLICT (id) DO NOTHING
 RETURNING id;
 
 -- name: InsertInvoiceLines :copyfrom
-INSERT INTO invoice_lines (invoice_id, id, position, product_id, description, quantity, unit_price, amount)
-VALUES (@invoice_id, @id, @position, @product_id, @description, @quantity, @unit_price, @amount);
+INSERT INTO invoice_lines (invoice_id, id, position, product_id, description, quantity, unit_price, amount, tax_inclusive)
+VALUES (@invoice_id, @id, @position, @product_id, @description, @quantity, @unit_price, @amount, @tax_inclusive);
 
 -- name: GetInvoice :one
 SELECT * FROM invoices WHERE id = @id;
@@ -69,7 +69,8 @@ SELECT * FROM tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
 SELECT * FROM line_tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
 
 -- name: SetInvoiceTax :exec
-UPDATE invoices SET tax = @tax, total = subtotal + @tax, tax_status = @tax_status, updated_at = now()
+-- total = subtotal + the tax not already included in line amounts.
+UPDATE invoices SET tax = @tax, total = subtotal + @exclusive_tax::bigint, tax_status = @tax_status, updated_at = now()
 WHERE id = @id;
 
 -- name: SetAnrokTransaction :exec

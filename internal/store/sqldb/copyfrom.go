@@ -37,6 +37,7 @@ func (r iteratorForInsertInvoiceLines) Values() ([]interface{}, error) {
 		r.rows[0].Quantity,
 		r.rows[0].UnitPrice,
 		r.rows[0].Amount,
+		r.rows[0].TaxInclusive,
 	}, nil
 }
 
@@ -45,7 +46,7 @@ func (r iteratorForInsertInvoiceLines) Err() error {
 }
 
 func (q *Queries) InsertInvoiceLines(ctx context.Context, arg []InsertInvoiceLinesParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"invoice_lines"}, []string{"invoice_id", "id", "position", "product_id", "description", "quantity", "unit_price", "amount"}, &iteratorForInsertInvoiceLines{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"invoice_lines"}, []string{"invoice_id", "id", "position", "product_id", "description", "quantity", "unit_price", "amount", "tax_inclusive"}, &iteratorForInsertInvoiceLines{rows: arg})
 }
 
 // iteratorForInsertLineTaxResults implements pgx.CopyFromSource.

@@ -212,14 +212,15 @@ func (q *Queries) InsertInvoiceError(ctx context.Context, arg InsertInvoiceError
 }
 
 type InsertInvoiceLinesParams struct {
-	InvoiceID   string
-	ID          string
-	Position    int32
-	ProductID   string
-	Description *string
-	Quantity    decimal.NullDecimal
-	UnitPrice   decimal.NullDecimal
-	Amount      int64
+	InvoiceID    string
+	ID           string
+	Position     int32
+	ProductID    string
+	Description  *string
+	Quantity     decimal.NullDecimal
+	UnitPrice    decimal.NullDecimal
+	Amount       int64
+	TaxInclusive bool
 }
 
 type InsertLineTaxResultsParams struct {
@@ -267,7 +268,7 @@ func (q *Queries) ListInvoiceErrors(ctx context.Context, invoiceID string) ([]In
 }
 
 const listInvoiceLines = `-- name: ListInvoiceLines :many
-SELECT invoice_id, id, position, product_id, description, quantity, unit_price, amount, tax, stripe_line_item_id, stripe_invoice_item_id FROM invoice_lines WHERE invoice_id = $1 ORDER BY position
+SELECT invoice_id, id, position, product_id, description, quantity, unit_price, amount, tax, stripe_line_item_id, stripe_invoice_item_id, tax_inclusive FROM invoice_lines WHERE invoice_id = $1 ORDER BY position
 `
 
 func (q *Queries) ListInvoiceLines(ctx context.Context, invoiceID string) ([]InvoiceLine, error) {
@@ -291,6 +292,7 @@ func (q *Queries) ListInvoiceLines(ctx context.Context, invoiceID string) ([]Inv
 			&i.Tax,
 			&i.StripeLineItemID,
 			&i.StripeInvoiceItemID,
+			&i.TaxInclusive,
 		); err != nil {
 			return nil, err
 		}
@@ -512,18 +514,25 @@ func (q *Queries) SetInvoiceProgress(ctx context.Context, arg SetInvoiceProgress
 }
 
 const setInvoiceTax = `-- name: SetInvoiceTax :exec
-UPDATE invoices SET tax = $1, total = subtotal + $1, tax_status = $2, updated_at = now()
-WHERE id = $3
+UPDATE invoices SET tax = $1, total = subtotal + $2::bigint, tax_status = $3, updated_at = now()
+WHERE id = $4
 `
 
 type SetInvoiceTaxParams struct {
-	Tax       int64
-	TaxStatus string
-	ID        string
+	Tax          int64
+	ExclusiveTax int64
+	TaxStatus    string
+	ID           string
 }
 
+// total = subtotal + the tax not already included in line amounts.
 func (q *Queries) SetInvoiceTax(ctx context.Context, arg SetInvoiceTaxParams) error {
-	_, err := q.db.Exec(ctx, setInvoiceTax, arg.Tax, arg.TaxStatus, arg.ID)
+	_, err := q.db.Exec(ctx, setInvoiceTax,
+		arg.Tax,
+		arg.ExclusiveTax,
+		arg.TaxStatus,
+		arg.ID,
+	)
 	return err
 }
 

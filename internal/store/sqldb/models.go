@@ -103,6 +103,7 @@ type InvoiceLine struct {
 	Tax                 int64
 	StripeLineItemID    *string
 	StripeInvoiceItemID *string
+	TaxInclusive        bool
 }
 
 type LineTaxResult struct {
