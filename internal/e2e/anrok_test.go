@@ -71,6 +71,10 @@ func TestTaxInclusiveLineIsBackedOutOfTheAmountEndToEnd(t *testing.T) {
 	if st.Subtotal != 46000 || st.Tax != 722+1423 || st.Total != 46000+722 {
 		t.Fatalf("subtotal %d tax %d total %d; want 46000, 2145, 46722", st.Subtotal, st.Tax, st.Total)
 	}
+	_, body := s.call("GET", "/v1/invoices/"+id, nil)
+	if l2 := body["lines"].([]any)[1].(map[string]any); l2["pre_tax_amount"] != "29577.3304" || l2["tax_inclusive"] != true || l2["tax"].(float64) != 1423 {
+		t.Fatalf("line 2 as shown: %v", l2)
+	}
 	tx, _ := s.anrokTransaction(id)
 	lines := sentLines(t, tx)
 	if lines[1]["isTaxIncludedInAmount"] != true || lines[0]["isTaxIncludedInAmount"] != nil {

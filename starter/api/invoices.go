@@ -341,14 +341,16 @@ type breakdownView struct {
 }
 
 type lineView struct {
-	ID           string          `json:"id"`
-	ProductID    string          `json:"product_id"`
-	Description  *string         `json:"description"`
-	Quantity     *string         `json:"quantity"`
-	UnitPrice    *string         `json:"unit_price"`
-	Amount       int64           `json:"amount"`
-	TaxInclusive bool            `json:"tax_inclusive"`
-	Tax          int64           `json:"tax"`
+	ID           string  `json:"id"`
+	ProductID    string  `json:"product_id"`
+	Description  *string `json:"description"`
+	Quantity     *string `json:"quantity"`
+	UnitPrice    *string `json:"unit_price"`
+	Amount       int64   `json:"amount"`
+	TaxInclusive bool    `json:"tax_inclusive"`
+	Tax          int64   `json:"tax"`
+	// PreTaxAmount is the engine's pre-tax amount (fractional for tax-inclusive lines).
+	PreTaxAmount *string         `json:"pre_tax_amount"`
 	TaxBreakdown []breakdownView `json:"tax_breakdown"`
 }
 
@@ -436,12 +438,14 @@ func (s *Server) invoiceView(ctx context.Context, id string) (invoiceView, error
 		}
 	}
 	byLine := map[string][]tax.BreakdownEntry{}
+	preTax := map[string]string{}
 	for _, t := range taxes {
 		var bd []tax.BreakdownEntry
 		if err := json.Unmarshal(t.Jurisdictions, &bd); err != nil {
 			return invoiceView{}, fmt.Errorf("stored breakdown of %s/%s: %w", id, t.LineID, err)
 		}
 		byLine[t.LineID] = bd
+		preTax[t.LineID] = t.PreTaxAmount.String()
 	}
 	errs, err := q.ListInvoiceErrors(ctx, id)
 	if err != nil {
@@ -464,6 +468,9 @@ func (s *Server) invoiceView(ctx context.Context, id string) (invoiceView, error
 		if l.UnitPrice.Valid {
 			u := l.UnitPrice.Decimal.String()
 			lv.UnitPrice = &u
+		}
+		if p, ok := preTax[l.ID]; ok {
+			lv.PreTaxAmount = &p
 		}
 		for _, e := range byLine[l.ID] {
 			lv.TaxBreakdown = append(lv.TaxBreakdown, breakdownView{
