@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,8 @@ import (
 	"github.com/taxflow/taxflow/internal/billing"
 	"github.com/taxflow/taxflow/internal/failure"
 	"github.com/taxflow/taxflow/internal/invoicing"
+	"github.com/taxflow/taxflow/internal/money"
+	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
 	"github.com/taxflow/taxflow/internal/tax"
 )
@@ -18,6 +22,25 @@ import (
 // InvoiceRef names an invoice: activity inputs are ids, bodies stay in Postgres.
 type InvoiceRef struct {
 	InvoiceID string
+	// Retry counts the operator's retries of the invoice so far.
+	Retry int `json:",omitempty"`
+}
+
+// CodeInvoicePaid: a void refused because the invoice is paid.
+const CodeInvoicePaid = billing.CodeInvoicePaid
+
+// providerCall scopes a billing call: keys are fresh per attempt, and any call that is not
+// the very first may find what an earlier attempt did.
+func providerCall(ctx context.Context, in InvoiceRef) billing.Call {
+	n := attempt(ctx)
+	return billing.Call{InvoiceID: in.InvoiceID, Attempt: fmt.Sprintf("r%da%d", in.Retry, n), Retried: in.Retry > 0 || n > 1}
+}
+
+func (a *Activities) setStep(ctx context.Context, invoiceID string, step invoicing.Step) error {
+	if err := a.Store.SetInvoiceStep(ctx, sqldb.SetInvoiceStepParams{ID: invoiceID, Step: string(step)}); err != nil {
+		return fmt.Errorf("record step: %w", err)
+	}
+	return nil
 }
 
 // CheckResult is what the workflow needs to know to run the invoice.
@@ -70,6 +93,22 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 	if err := q.SetInvoiceAnrokConnection(ctx, sqldb.SetInvoiceAnrokConnectionParams{ID: in.InvoiceID, AnrokConnectionID: &b.Anrok.ID}); err != nil {
 		return CheckResult{}, fmt.Errorf("record connection: %w", err)
 	}
+	// Until the Stripe draft exists, the invoice follows its billing configuration to the
+	// Stripe account the configuration names today (with the customer id it names there).
+	if b.Invoice.StripeInvoiceID == nil && b.Billing.StripeAccountID != b.Invoice.StripeAccountID {
+		if err := q.SetInvoiceStripeAccount(ctx, sqldb.SetInvoiceStripeAccountParams{ID: in.InvoiceID, StripeAccountID: b.Billing.StripeAccountID}); err != nil {
+			return CheckResult{}, fmt.Errorf("record stripe account: %w", err)
+		}
+		if b.StripeAccount, err = q.GetStripeAccount(ctx, b.Billing.StripeAccountID); err != nil {
+			return CheckResult{}, fmt.Errorf("load stripe account: %w", err)
+		}
+		if b.Settings, err = invoicing.ParseStripeSettings(b.StripeAccount.Settings); err != nil {
+			return CheckResult{}, err
+		}
+	}
+	if err := a.setStep(ctx, in.InvoiceID, invoicing.StepDraft); err != nil {
+		return CheckResult{}, err
+	}
 	if len(mapping.Fallback) > 0 {
 		a.logger(ctx).Info("products use the connection's fallback Anrok product", "invoice_id", in.InvoiceID, "products", mapping.Fallback)
 	}
@@ -113,16 +152,14 @@ func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (Draf
 	meta := map[string]string{}
 	if len(b.Invoice.Metadata) > 0 {
 		if err := json.Unmarshal(b.Invoice.Metadata, &meta); err != nil {
-			return DraftResult{}, fmt.Errorf("stored metadata: %w", err)
+			return DraftResult{}, corrupt("stored metadata", err)
 		}
 	}
 	d := billing.Draft{
-		InvoiceID:        b.Invoice.ID,
 		CustomerRef:      b.Billing.StripeCustomerID,
 		Currency:         b.Invoice.Currency,
 		CollectionMethod: b.Billing.CollectionMethod,
 		Metadata:         meta,
-		MayExist:         attempt(ctx) > 1,
 		ReceivedAt:       b.Invoice.CreatedAt,
 	}
 	if d.CollectionMethod == "send_invoice" {
@@ -131,12 +168,15 @@ func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (Draf
 			d.DaysUntilDue = *b.Settings.DaysUntilDue
 		}
 	}
-	inv, err := p.CreateDraft(ctx, d)
+	inv, err := p.CreateDraft(ctx, providerCall(ctx, in), d)
 	if err != nil {
 		return DraftResult{}, err
 	}
 	if err := a.Store.SetStripeInvoice(ctx, sqldb.SetStripeInvoiceParams{ID: in.InvoiceID, StripeInvoiceID: &inv.ID}); err != nil {
 		return DraftResult{}, fmt.Errorf("record stripe invoice %s: %w", inv.ID, err)
+	}
+	if err := a.setStep(ctx, in.InvoiceID, invoicing.StepTax); err != nil {
+		return DraftResult{}, err
 	}
 	return DraftResult{StripeInvoiceID: inv.ID, Fresh: len(inv.Lines) == 0 && inv.Status == "draft"}, nil
 }
@@ -289,7 +329,23 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 			exclusiveTax += l.Tax
 		}
 	}
+	next := invoicing.StepLines
+	if kind == "committed" {
+		next = invoicing.StepFinalize
+	}
 	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		inv, err := q.GetInvoiceForUpdate(ctx, b.Invoice.ID)
+		if err != nil {
+			return err
+		}
+		if kind == "calculated" && inv.Status == string(invoicing.StatusFailed) {
+			// A calculation that outlived its deadline: the invoice failed meanwhile and the
+			// retry calculates again; a late answer must not overwrite the failure.
+			return nil
+		}
+		if err := q.SetInvoiceStep(ctx, sqldb.SetInvoiceStepParams{ID: b.Invoice.ID, Step: string(next)}); err != nil {
+			return err
+		}
 		var txID *string
 		var txVersion *int64
 		if res.TransactionID != "" {
@@ -325,7 +381,7 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 
 // LinesInput asks for the draft's lines to be written with the invoice's calculated tax.
 type LinesInput struct {
-	InvoiceID string
+	InvoiceRef
 	// KnownEmpty: the workflow created the draft and has not written lines before, so the
 	// draft need not be read first.
 	KnownEmpty bool
@@ -360,15 +416,22 @@ func (a *Activities) writeDraftLines(ctx context.Context, in LinesInput) (LinesR
 	if err != nil {
 		return LinesResult{}, err
 	}
+	if err := checkStripeMaximum(b); err != nil {
+		return LinesResult{}, err
+	}
+	call := providerCall(ctx, in.InvoiceRef)
 	var known *billing.Invoice
-	if in.KnownEmpty && attempt(ctx) == 1 {
+	if in.KnownEmpty && !call.Retried {
 		known = &billing.Invoice{ID: *b.Invoice.StripeInvoiceID, Status: "draft"}
 	}
-	inv, err := p.WriteLines(ctx, b.Invoice.ID, *b.Invoice.StripeInvoiceID, lines, known)
+	inv, err := p.WriteLines(ctx, call, *b.Invoice.StripeInvoiceID, lines, known)
 	if err != nil {
 		return LinesResult{}, err
 	}
 	if err := a.saveStripeLineIDs(ctx, b.Invoice.ID, inv); err != nil {
+		return LinesResult{}, err
+	}
+	if err := a.Store.SetDraftTaxFingerprint(ctx, sqldb.SetDraftTaxFingerprintParams{ID: b.Invoice.ID, Fingerprint: ptr(taxFingerprint(lines))}); err != nil {
 		return LinesResult{}, err
 	}
 	if err := a.Store.SetInvoiceProgress(ctx, sqldb.SetInvoiceProgressParams{ID: b.Invoice.ID, Step: string(invoicing.StepCommit), Status: string(invoicing.StatusDraft)}); err != nil {
@@ -403,7 +466,7 @@ func (a *Activities) stripeLines(ctx context.Context, b *invoiceBundle, kind str
 	for _, r := range results {
 		var bd []tax.BreakdownEntry
 		if err := json.Unmarshal(r.Jurisdictions, &bd); err != nil {
-			return nil, fmt.Errorf("stored breakdown of line %s: %w", r.LineID, err)
+			return nil, corrupt(fmt.Sprintf("stored breakdown of line %s", r.LineID), err)
 		}
 		byLine[r.LineID] = bd
 	}
@@ -411,7 +474,7 @@ func (a *Activities) stripeLines(ctx context.Context, b *invoiceBundle, kind str
 	for _, l := range b.Lines {
 		bd, ok := byLine[l.ID]
 		if !ok {
-			return nil, fmt.Errorf("line %s has no %s tax", l.ID, kind)
+			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_missing", fmt.Sprintf("line %s has no %s tax: retry the invoice", l.ID, kind))
 		}
 		p := b.Products[l.ProductID]
 		out = append(out, billing.Line{
@@ -437,11 +500,14 @@ type FinalizeResult struct {
 	Number          string
 	Tax             int64
 	Total           int64
+	// Mismatch is set when the finalized invoice's tax differs from Anrok's (it is issued:
+	// a person must void or credit it). Never expected: the draft is checked first.
+	Mismatch *FailureDetails `json:",omitempty"`
 }
 
-// FinalizeStripeInvoice makes the draft carry exactly the committed tax (rewriting a line
-// only when the committed answer differs from the calculated one), checks that Stripe's tax
-// equals the tax Anrok recorded, and finalizes the invoice.
+// FinalizeStripeInvoice makes the draft carry exactly the committed tax (rewriting it only
+// when what was last written differs), checks that the draft's tax equals the tax Anrok
+// recorded, and finalizes the invoice.
 func (a *Activities) FinalizeStripeInvoice(ctx context.Context, in InvoiceRef) (FinalizeResult, error) {
 	res, err := a.finalizeStripeInvoice(ctx, in)
 	return res, temporalError(err)
@@ -453,48 +519,48 @@ func (a *Activities) finalizeStripeInvoice(ctx context.Context, in InvoiceRef) (
 		return FinalizeResult{}, err
 	}
 	if b.Invoice.StripeInvoiceID == nil {
-		return FinalizeResult{}, failure.RetryableError(failure.ProviderTaxflow, invoicing.CodeStripeInvoiceNotCreated, "the Stripe draft is not recorded yet", nil)
+		return FinalizeResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeStripeInvoiceNotCreated, "the invoice has no Stripe draft recorded: retry it")
 	}
 	ext := *b.Invoice.StripeInvoiceID
 	committed, err := a.Store.GetTaxResult(ctx, sqldb.GetTaxResultParams{InvoiceID: b.Invoice.ID, Kind: "committed"})
 	if err != nil {
+		if store.IsNotFound(err) {
+			return FinalizeResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_not_committed", "the invoice has no committed tax: retry it")
+		}
 		return FinalizeResult{}, fmt.Errorf("load committed tax: %w", err)
 	}
 	p, err := a.stripeFor(b.StripeAccount)
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	same, err := a.sameBilledTax(ctx, b.Invoice.ID)
+	lines, err := a.stripeLines(ctx, b, "committed")
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	if !same || attempt(ctx) > 1 {
-		// The committed answer differs from the draft's (rates changed in between), or an
-		// earlier attempt may have stopped half-way: make the draft carry the committed tax.
-		lines, err := a.stripeLines(ctx, b, "committed")
-		if err != nil {
-			return FinalizeResult{}, err
-		}
+	call := providerCall(ctx, in)
+	if fp := taxFingerprint(lines); deref(b.Invoice.StripeDraftTaxFingerprint) != fp {
+		// The draft carries another answer than the committed one (rates changed since the
+		// calculation, or an earlier round wrote something else): rewrite it first.
 		cur, err := p.Get(ctx, ext)
 		if err != nil {
 			return FinalizeResult{}, err
 		}
 		if cur.Status == "draft" {
-			draft, err := p.WriteLines(ctx, b.Invoice.ID, ext, lines, &cur)
+			draft, err := p.WriteLines(ctx, call, ext, lines, &cur)
 			if err != nil {
 				return FinalizeResult{}, err
 			}
 			if draft.Tax != committed.TaxAmount {
-				return FinalizeResult{}, mismatch(ext, draft.Tax, committed.TaxAmount, "before finalization; nothing was finalized")
+				return FinalizeResult{}, mismatch(ext, draft.Tax, committed.TaxAmount, "on the draft; nothing was finalized")
+			}
+			if err := a.Store.SetDraftTaxFingerprint(ctx, sqldb.SetDraftTaxFingerprintParams{ID: b.Invoice.ID, Fingerprint: &fp}); err != nil {
+				return FinalizeResult{}, err
 			}
 		}
 	}
-	inv, err := p.Finalize(ctx, b.Invoice.ID, ext)
+	inv, err := p.Finalize(ctx, call, ext)
 	if err != nil {
 		return FinalizeResult{}, err
-	}
-	if inv.Tax != committed.TaxAmount {
-		return FinalizeResult{}, mismatch(ext, inv.Tax, committed.TaxAmount, "after finalization: void the Stripe invoice and retry")
 	}
 	finalizedAt := inv.FinalizedAt
 	if finalizedAt.IsZero() {
@@ -504,7 +570,12 @@ func (a *Activities) finalizeStripeInvoice(ctx context.Context, in InvoiceRef) (
 	if err := a.Store.SetInvoiceFinalized(ctx, sqldb.SetInvoiceFinalizedParams{ID: b.Invoice.ID, StripeInvoiceNumber: &number, StripeFinalizedAt: &finalizedAt}); err != nil {
 		return FinalizeResult{}, fmt.Errorf("record finalization: %w", err)
 	}
-	return FinalizeResult{StripeInvoiceID: inv.ID, Number: inv.Number, Tax: inv.Tax, Total: inv.Total}, nil
+	res := FinalizeResult{StripeInvoiceID: inv.ID, Number: inv.Number, Tax: inv.Tax, Total: inv.Total}
+	if inv.Tax != committed.TaxAmount {
+		fe, _ := failure.As(mismatch(ext, inv.Tax, committed.TaxAmount, "after finalization: void or credit the invoice"))
+		res.Mismatch = &FailureDetails{Provider: fe.Provider, Class: string(fe.Class), Code: fe.Code, Message: fe.Message}
+	}
+	return res, nil
 }
 
 func mismatch(ext string, stripeTax, anrokTax int64, when string) error {
@@ -512,46 +583,30 @@ func mismatch(ext string, stripeTax, anrokTax int64, when string) error {
 		fmt.Sprintf("Stripe invoice %s carries tax %d but Anrok recorded %d (%s)", ext, stripeTax, anrokTax, when))
 }
 
-// sameBilledTax reports whether the committed tax bills every line exactly as the
-// calculated tax on the draft does.
-func (a *Activities) sameBilledTax(ctx context.Context, invoiceID string) (bool, error) {
-	load := func(kind string) (map[string]string, error) {
-		rows, err := a.Store.ListLineTaxResults(ctx, sqldb.ListLineTaxResultsParams{InvoiceID: invoiceID, Kind: kind})
-		if err != nil {
-			return nil, err
+// taxFingerprint identifies the tax amounts written onto a draft's lines.
+func taxFingerprint(lines []billing.Line) string {
+	h := sha256.New()
+	for _, l := range lines {
+		fmt.Fprintf(h, "%s:", l.LineID)
+		for _, t := range l.Taxes {
+			fmt.Fprintf(h, "%d/%t/%s;", t.Amount, t.Inclusive, t.Jurisdiction)
 		}
-		out := map[string]string{}
-		for _, r := range rows {
-			var bd []tax.BreakdownEntry
-			if err := json.Unmarshal(r.Jurisdictions, &bd); err != nil {
-				return nil, err
-			}
-			var sb strings.Builder
-			for _, e := range bd {
-				fmt.Fprintf(&sb, "%s:%d:%s;", e.Jurisdiction, e.Billed, e.Rate.String())
-			}
-			out[r.LineID] = sb.String()
-		}
-		return out, nil
+		h.Write([]byte{0})
 	}
-	calc, err := load("calculated")
-	if err != nil {
-		return false, err
-	}
-	comm, err := load("committed")
-	if err != nil {
-		return false, err
-	}
-	if len(calc) != len(comm) {
-		return false, nil
-	}
-	for id, v := range comm {
-		if calc[id] != v {
-			return false, nil
-		}
-	}
-	return true, nil
+	return hex.EncodeToString(h.Sum(nil))
 }
+
+// checkStripeMaximum refuses an invoice whose total with tax is beyond Stripe's maximum
+// before anything is written or committed: Stripe would refuse to finalize it.
+func checkStripeMaximum(b *invoiceBundle) error {
+	if b.Invoice.Total > money.StripeMaxAmount {
+		return failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeAmountExceedsStripeMax,
+			fmt.Sprintf("the invoice's total with tax, %d, is beyond Stripe's maximum of %d minor units: post it again split in two, under new ids", b.Invoice.Total, money.StripeMaxAmount))
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // VoidStripeInvoice voids the invoice's finalized Stripe invoice.
 func (a *Activities) VoidStripeInvoice(ctx context.Context, in InvoiceRef) error {
@@ -570,7 +625,13 @@ func (a *Activities) voidStripeInvoice(ctx context.Context, in InvoiceRef) error
 	if err != nil {
 		return err
 	}
-	if _, err := p.Void(ctx, b.Invoice.ID, *b.Invoice.StripeInvoiceID); err != nil {
+	if _, err := p.Void(ctx, providerCall(ctx, in), *b.Invoice.StripeInvoiceID); err != nil {
+		if fe, ok := failure.As(err); ok && fe.Code == CodeInvoicePaid {
+			// Stripe says paid: record what it is.
+			if serr := a.Store.SetInvoicePaid(ctx, in.InvoiceID); serr != nil {
+				return serr
+			}
+		}
 		return err
 	}
 	return a.Store.SetInvoiceVoided(ctx, in.InvoiceID)

@@ -60,7 +60,7 @@ func (a *Activities) loadInvoice(ctx context.Context, invoiceID string, resolveC
 		return nil, fmt.Errorf("load stripe account %s: %w", inv.StripeAccountID, err)
 	}
 	if b.Settings, err = invoicing.ParseStripeSettings(b.StripeAccount.Settings); err != nil {
-		return nil, err
+		return nil, corrupt("settings of Stripe account "+b.StripeAccount.ID, err)
 	}
 	b.Billing, err = q.GetBillingConfiguration(ctx, sqldb.GetBillingConfigurationParams{CustomerID: inv.CustomerID, ID: inv.BillingConfigurationID})
 	if err != nil {
@@ -98,7 +98,7 @@ func (b *invoiceBundle) addresses() (shipping, billingAddr *tax.Address, err err
 		}
 		var a tax.Address
 		if err := json.Unmarshal(raw, &a); err != nil {
-			return nil, fmt.Errorf("stored address of customer %s: %w", b.Customer.ID, err)
+			return nil, corrupt(fmt.Sprintf("stored address of customer %s", b.Customer.ID), err)
 		}
 		return &a, nil
 	}
@@ -113,8 +113,14 @@ func (b *invoiceBundle) taxIDs() ([]tax.TaxID, error) {
 	var ids []tax.TaxID
 	if len(b.Customer.TaxIds) > 0 {
 		if err := json.Unmarshal(b.Customer.TaxIds, &ids); err != nil {
-			return nil, fmt.Errorf("stored tax ids of customer %s: %w", b.Customer.ID, err)
+			return nil, corrupt(fmt.Sprintf("stored tax ids of customer %s", b.Customer.ID), err)
 		}
 	}
 	return ids, nil
+}
+
+// corrupt is stored data taxflow cannot read: retrying cannot help, a person must look.
+func corrupt(what string, err error) error {
+	return &failure.Error{Provider: failure.ProviderTaxflow, Class: failure.NeedsPerson, Code: "stored_data_unreadable",
+		Message: what + " cannot be read: put the record again through the API", Err: err}
 }

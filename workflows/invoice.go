@@ -40,13 +40,17 @@ func InvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (InvoiceResult, erro
 }
 
 type invoiceWorkflow struct {
-	in     InvoiceInput
-	state  State
-	check  activities.CheckResult
-	draft  activities.DraftResult
-	lines  bool // the lines step has been attempted
-	retry  workflow.ReceiveChannel
-	voidCh workflow.ReceiveChannel
+	in    InvoiceInput
+	state State
+	check activities.CheckResult
+	draft activities.DraftResult
+	lines bool // the lines step has been attempted
+	// retries counts the operator's retries; activities derive fresh idempotency keys from it
+	// (Stripe replays a saved error for 24 h under the same key) and look for what an
+	// earlier attempt created before creating anything.
+	retries int
+	retry   workflow.ReceiveChannel
+	voidCh  workflow.ReceiveChannel
 }
 
 func newInvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (*invoiceWorkflow, error) {
@@ -108,7 +112,7 @@ func indexOf(step invoicing.Step) int {
 }
 
 func (w *invoiceWorkflow) ref() activities.InvoiceRef {
-	return activities.InvoiceRef{InvoiceID: w.in.InvoiceID}
+	return activities.InvoiceRef{InvoiceID: w.in.InvoiceID, Retry: w.retries}
 }
 
 func (w *invoiceWorkflow) runStep(ctx workflow.Context, step invoicing.Step) error {
@@ -120,7 +124,7 @@ func (w *invoiceWorkflow) runStep(ctx workflow.Context, step invoicing.Step) err
 	case invoicing.StepTax:
 		return w.waitForTax(ctx)
 	case invoicing.StepLines:
-		in := activities.LinesInput{InvoiceID: w.in.InvoiceID, KnownEmpty: w.draft.Fresh && !w.lines}
+		in := activities.LinesInput{InvoiceRef: w.ref(), KnownEmpty: w.draft.Fresh && !w.lines}
 		w.lines = true
 		var res activities.LinesResult
 		if err := workflow.ExecuteActivity(ctx, a.WriteDraftLines, in).Get(ctx, &res); err != nil {
@@ -144,6 +148,12 @@ func (w *invoiceWorkflow) runStep(ctx workflow.Context, step invoicing.Step) err
 		w.state.Status = string(invoicing.StatusFinalized)
 		w.state.StripeInvoiceID = res.StripeInvoiceID
 		w.state.Tax, w.state.Total = res.Tax, res.Total
+		if res.Mismatch != nil {
+			// Issued already, so nothing to retry: the invoice stays finalized (it can be voided
+			// or credited) and the mismatch is recorded for a person.
+			m := res.Mismatch
+			return w.recordFailure(ctx, invoicing.StepFinalize, &stepFailure{ErrorInfo{Provider: m.Provider, Class: m.Class, Code: m.Code, Message: m.Message}}, true)
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown step %q", step)
@@ -225,37 +235,55 @@ func errorInfoOf(step invoicing.Step, err error) ErrorInfo {
 	return info
 }
 
-// failAndWait records a failed step, undoes what must not stay (a committed Anrok
-// transaction for an invoice Stripe could not finalize), waits for a retry and returns the
-// step to resume from.
-func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step, cause error) (invoicing.Step, error) {
-	// Retries sent before this failure are stale: nobody could have seen it yet.
-	w.drainRetries()
+// recordFailure stores a failed step's error on the invoice (and in the query state).
+// keepStatus leaves the invoice's status as it is (a finalized invoice stays finalized).
+func (w *invoiceWorkflow) recordFailure(ctx workflow.Context, step invoicing.Step, cause error, keepStatus bool) error {
 	info := errorInfoOf(step, cause)
 	info.At = workflow.Now(ctx)
 	w.state.LastError = &info
-	resume := step
-	if err := workflow.ExecuteActivity(ctx, a.RecordFailure, activities.FailureInput{
+	err := workflow.ExecuteActivity(ctx, a.RecordFailure, activities.FailureInput{
 		InvoiceID: w.in.InvoiceID, Step: info.Step, Provider: info.Provider, Class: info.Class,
-		Code: info.Code, Message: info.Message,
-	}).Get(ctx, nil); err != nil {
+		Code: info.Code, Message: info.Message, KeepStatus: keepStatus,
+	}).Get(ctx, nil)
+	if err == nil && !keepStatus {
+		w.state.Status = string(invoicing.StatusFailed)
+	}
+	return err
+}
+
+// failAndWait records a failed step, undoes what must not stay (a committed Anrok
+// transaction for an invoice Stripe could not finalize), waits for a retry and returns the
+// step to resume from. Only cancellation ends it: a failure of the undo is recorded too,
+// and the retry tries again.
+func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step, cause error) (invoicing.Step, error) {
+	// Retries sent before this failure are stale: nobody could have seen it yet.
+	w.drainRetries()
+	if err := w.recordFailure(ctx, step, cause, false); err != nil {
 		return step, err
 	}
-	w.state.Status = string(invoicing.StatusFailed)
+	resume := step
 	if step == invoicing.StepFinalize {
 		// Nothing is filed for an invoice that was never issued.
 		var res activities.CompensationResult
-		if err := workflow.ExecuteActivity(ctx, a.VoidTaxOfUnfinalized, w.ref()).Get(ctx, &res); err != nil {
-			return step, err
-		}
-		if res.Voided {
+		err := workflow.ExecuteActivity(ctx, a.VoidTaxOfUnfinalized, w.ref()).Get(ctx, &res)
+		switch {
+		case err == nil && res.Voided:
 			w.state.TaxStatus = res.TaxStatus
 			resume = invoicing.StepCommit
+		case err != nil && (temporal.IsCanceledError(err) || ctx.Err() != nil):
+			return step, err
+		case err != nil:
+			// The transaction stays committed for now; the retry finalizes again and, should
+			// Stripe still refuse, voids again.
+			if err := w.recordFailure(ctx, step, err, false); err != nil {
+				return step, err
+			}
 		}
 	}
 	if err := w.awaitRetry(ctx); err != nil {
 		return step, err
 	}
+	w.retries++
 	w.state.LastError = nil
 	w.state.Status = string(invoicing.StatusBefore(resume))
 	err := workflow.ExecuteActivity(ctx, a.RecordProgress, activities.ProgressInput{
@@ -312,10 +340,18 @@ func (w *invoiceWorkflow) watch(ctx workflow.Context) (InvoiceResult, error) {
 		Summary: "watching for events until " + until.UTC().Format(time.RFC3339),
 	})
 	watching := true
-	for watching {
+	for {
 		if w.state.VoidRequested {
-			if err := w.void(ctx); err != nil {
+			voided, err := w.void(ctx)
+			if err != nil || voided {
 				return w.result(), err
+			}
+		}
+		if !watching {
+			// A void that arrived together with the end of the watch is still applied.
+			if w.voidCh.ReceiveAsync(nil) {
+				w.state.VoidRequested = true
+				continue
 			}
 			return w.result(), nil
 		}
@@ -334,12 +370,12 @@ func (w *invoiceWorkflow) watch(ctx workflow.Context) (InvoiceResult, error) {
 			return w.result(), ctx.Err()
 		}
 	}
-	return w.result(), nil
 }
 
-// void voids the Stripe invoice, then the Anrok transaction; a failure that needs a person
-// is recorded (the invoice stays finalized) and retried on SignalRetry.
-func (w *invoiceWorkflow) void(ctx workflow.Context) error {
+// void voids the Stripe invoice, then the Anrok transaction. A failure that needs a person
+// is recorded (the invoice stays finalized) and retried on SignalRetry; a paid invoice
+// cannot be voided, which is recorded and ends the request (voided false).
+func (w *invoiceWorkflow) void(ctx workflow.Context) (bool, error) {
 	for {
 		err := workflow.ExecuteActivity(ctx, a.VoidStripeInvoice, w.ref()).Get(ctx, nil)
 		if err == nil {
@@ -348,30 +384,31 @@ func (w *invoiceWorkflow) void(ctx workflow.Context) error {
 			err = workflow.ExecuteActivity(ctx, a.VoidTax, w.ref()).Get(ctx, &res)
 			if err == nil {
 				w.state.TaxStatus = res.TaxStatus
-				return nil
+				w.state.VoidRequested = false
+				return true, nil
 			}
 		}
 		if temporal.IsCanceledError(err) || ctx.Err() != nil {
-			return err
+			return false, err
 		}
 		w.drainRetries()
-		info := errorInfoOf(invoicing.StepVoid, err)
-		info.At = workflow.Now(ctx)
-		w.state.LastError = &info
-		if err := workflow.ExecuteActivity(ctx, a.RecordFailure, activities.FailureInput{
-			InvoiceID: w.in.InvoiceID, Step: info.Step, Provider: info.Provider, Class: info.Class,
-			Code: info.Code, Message: info.Message, KeepStatus: true,
-		}).Get(ctx, nil); err != nil {
-			return err
+		if errorInfoOf(invoicing.StepVoid, err).Code == activities.CodeInvoicePaid {
+			w.state.VoidRequested = false
+			w.state.Status = string(invoicing.StatusPaid)
+			return false, w.recordFailure(ctx, invoicing.StepVoid, err, true)
+		}
+		if err := w.recordFailure(ctx, invoicing.StepVoid, err, true); err != nil {
+			return false, err
 		}
 		if err := w.awaitRetry(ctx); err != nil {
-			return err
+			return false, err
 		}
+		w.retries++
 		w.state.LastError = nil
 		if err := workflow.ExecuteActivity(ctx, a.RecordProgress, activities.ProgressInput{
 			InvoiceID: w.in.InvoiceID, Step: string(invoicing.StepVoid), Status: w.state.Status, ResolveErrors: true,
 		}).Get(ctx, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 }

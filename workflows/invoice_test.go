@@ -17,7 +17,8 @@ import (
 
 const invoiceID = "inv_1"
 
-var ref = activities.InvoiceRef{InvoiceID: invoiceID}
+// ref matches the invoice's activity input at any retry count.
+var ref = mock.MatchedBy(func(r activities.InvoiceRef) bool { return r.InvoiceID == invoiceID })
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
@@ -36,7 +37,7 @@ func happyPath(env *testsuite.TestWorkflowEnvironment) {
 	}, nil)
 	env.OnActivity(a.CreateStripeDraft, mock.Anything, ref).Return(activities.DraftResult{StripeInvoiceID: "in_1", Fresh: true}, nil)
 	env.OnActivity(a.CalculateTax, mock.Anything, ref).Return(activities.TaxSummary{Tax: 722}, nil)
-	env.OnActivity(a.WriteDraftLines, mock.Anything, activities.LinesInput{InvoiceID: invoiceID, KnownEmpty: true}).Return(activities.LinesResult{StripeTax: 722, StripeTotal: 15722}, nil)
+	env.OnActivity(a.WriteDraftLines, mock.Anything, mock.MatchedBy(func(in activities.LinesInput) bool { return in.InvoiceID == invoiceID })).Return(activities.LinesResult{StripeTax: 722, StripeTotal: 15722}, nil)
 	env.OnActivity(a.CommitTax, mock.Anything, ref).Return(activities.TaxSummary{Tax: 722, TransactionID: "taxflow:inv_1", TransactionVersion: 1}, nil)
 	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Number: "SIM-0001", Tax: 722, Total: 15722}, nil)
 }
@@ -195,4 +196,68 @@ func TestEmptyInvoiceIDIsRejected(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
 	require.Equal(t, "bad_input", appErr.Type())
+}
+
+// The undo of a failed finalization can fail too (the same bad Stripe key): that is
+// recorded, the workflow stays alive, and the retry finalizes again.
+func TestFailedCompensationIsRecordedAndTheRetryFinalizes(t *testing.T) {
+	env := newEnv(t)
+	needsPerson := func(code string) error {
+		return temporal.NewNonRetryableApplicationError(code, code, nil, activities.FailureDetails{Provider: "stripe", Class: "needs_person", Code: code, Message: code})
+	}
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{}, needsPerson("stripe_unauthorized")).Once()
+	happyPath(env)
+	env.OnActivity(a.VoidTaxOfUnfinalized, mock.Anything, ref).Return(activities.CompensationResult{}, needsPerson("stripe_unauthorized"))
+	var failures []string
+	env.OnActivity(a.RecordFailure, mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
+		failures = append(failures, args.Get(1).(activities.FailureInput).Code)
+	}).Return(nil)
+	env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(nil)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalRetry, RetrySignal{}) }, time.Hour)
+	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"stripe_unauthorized", "stripe_unauthorized"}, failures)
+	env.AssertNumberOfCalls(t, "CommitTax", 1) // the transaction was never voided: no recommit
+	env.AssertNumberOfCalls(t, "FinalizeStripeInvoice", 2)
+	var res InvoiceResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "finalized", res.Status)
+}
+
+// Stripe's rule: a paid invoice cannot be voided. The refusal is recorded, the invoice is
+// paid, and the workflow goes back to watching instead of waiting for a retry that cannot work.
+func TestVoidOfAPaidInvoiceIsRecordedAndWatchingGoesOn(t *testing.T) {
+	env := newEnv(t)
+	happyPath(env)
+	env.OnActivity(a.VoidStripeInvoice, mock.Anything, ref).Return(temporal.NewNonRetryableApplicationError("paid", activities.CodeInvoicePaid, nil,
+		activities.FailureDetails{Provider: "stripe", Class: "needs_person", Code: activities.CodeInvoicePaid, Message: "paid: issue a credit note"}))
+	var recorded activities.FailureInput
+	env.OnActivity(a.RecordFailure, mock.Anything, mock.Anything).Run(func(args mock.Arguments) { recorded = args.Get(1).(activities.FailureInput) }).Return(nil)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalVoid, VoidSignal{}) }, time.Hour)
+	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: 3 * time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, activities.CodeInvoicePaid, recorded.Code)
+	require.True(t, recorded.KeepStatus)
+	var res InvoiceResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "paid", res.Status)
+	env.AssertNotCalled(t, "VoidTax", mock.Anything, mock.Anything)
+}
+
+// A tax mismatch found after finalization (never expected: the draft is checked first) is
+// recorded without failing the issued invoice, which goes on being watched.
+func TestMismatchAfterFinalizationIsRecordedAndTheInvoiceStaysFinalized(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Tax: 700, Total: 15700,
+		Mismatch: &activities.FailureDetails{Provider: "taxflow", Class: "needs_person", Code: "tax_mismatch", Message: "700 vs 722"}}, nil).Once()
+	happyPath(env)
+	var recorded activities.FailureInput
+	env.OnActivity(a.RecordFailure, mock.Anything, mock.Anything).Run(func(args mock.Arguments) { recorded = args.Get(1).(activities.FailureInput) }).Return(nil)
+	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: time.Hour})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, "tax_mismatch", recorded.Code)
+	require.True(t, recorded.KeepStatus)
+	var res InvoiceResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "finalized", res.Status)
 }

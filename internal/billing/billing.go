@@ -12,19 +12,27 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// Call scopes a provider call to a taxflow invoice: the provider records the invoice id
+// (Stripe metadata taxflow_invoice_id) and derives its idempotency keys from the invoice,
+// the operation, the parameters and Attempt.
+type Call struct {
+	InvoiceID string
+	// Attempt names the attempt ("r0a1": the first attempt before any operator retry). A new
+	// attempt gets new keys — Stripe replays a saved error (even a 500) for 24 hours under
+	// an old one — so Retried must be set whenever an earlier attempt may have reached the
+	// provider: the provider then looks for what that attempt did before doing anything.
+	Attempt string
+	Retried bool
+}
+
 // Draft describes the provider invoice to create for a taxflow invoice.
 type Draft struct {
-	// InvoiceID is taxflow's invoice id; the provider records it (Stripe metadata
-	// taxflow_invoice_id) and derives idempotency keys from it.
-	InvoiceID        string
 	CustomerRef      string // the provider's customer id (cus_...)
 	Currency         string
 	CollectionMethod string // charge_automatically | send_invoice
 	DaysUntilDue     int64  // send_invoice only
 	Description      string
 	Metadata         map[string]string
-	// MayExist says an earlier attempt may have created the draft: look for it first.
-	MayExist bool
 	// ReceivedAt bounds the search for a draft an earlier attempt created.
 	ReceivedAt time.Time
 }
@@ -91,16 +99,20 @@ type InvoiceLine struct {
 // Provider drafts, taxes, finalizes and voids invoices.
 type Provider interface {
 	// CreateDraft creates the draft, or returns the one an earlier attempt created.
-	CreateDraft(ctx context.Context, d Draft) (Invoice, error)
+	CreateDraft(ctx context.Context, c Call, d Draft) (Invoice, error)
 	// WriteLines makes the draft's lines equal lines: missing lines are added, lines whose
 	// tax changed are updated. known is the draft as the caller knows it for sure (a draft it
 	// just created), or nil to have the provider read it first. It returns the invoice as it
 	// stands afterwards.
-	WriteLines(ctx context.Context, invoiceID, externalID string, lines []Line, known *Invoice) (Invoice, error)
+	WriteLines(ctx context.Context, c Call, externalID string, lines []Line, known *Invoice) (Invoice, error)
 	// Finalize finalizes the draft (no-op when already finalized).
-	Finalize(ctx context.Context, invoiceID, externalID string) (Invoice, error)
-	// Void voids a finalized invoice (no-op when already void).
-	Void(ctx context.Context, invoiceID, externalID string) (Invoice, error)
+	Finalize(ctx context.Context, c Call, externalID string) (Invoice, error)
+	// Void voids a finalized invoice (no-op when already void; an error with code
+	// CodeInvoicePaid when it is paid).
+	Void(ctx context.Context, c Call, externalID string) (Invoice, error)
 	// Get reads the invoice.
 	Get(ctx context.Context, externalID string) (Invoice, error)
 }
+
+// CodeInvoicePaid is the error code of a void refused because the invoice is paid.
+const CodeInvoicePaid = "invoice_paid"

@@ -53,24 +53,27 @@ func (s *Supervisor) Start(ctx context.Context, p *Process) error {
 		backoff := time.Second
 		for {
 			err := p.wait()
-			p.mu.Lock()
-			stopping := p.stopping
-			p.mu.Unlock()
-			if stopping || ctx.Err() != nil {
+			if p.isStopping() || ctx.Err() != nil {
 				return
 			}
 			s.logf("%s exited (%v); restarting in %s", p.Name, err, backoff)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			if backoff < 10*time.Second {
-				backoff *= 2
-			}
-			if err := p.spawn(); err != nil {
-				s.logf("%s could not restart: %v", p.Name, err)
-				continue
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(backoff):
+				}
+				if p.isStopping() {
+					return
+				}
+				if backoff < 10*time.Second {
+					backoff *= 2
+				}
+				if err := p.spawn(); err != nil {
+					s.logf("%s could not restart (%v); trying again in %s", p.Name, err, backoff)
+					continue
+				}
+				break
 			}
 			p.mu.Lock()
 			p.Restarts++
@@ -103,6 +106,12 @@ func (p *Process) spawn() error {
 	p.cmd = cmd
 	p.mu.Unlock()
 	return nil
+}
+
+func (p *Process) isStopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopping
 }
 
 func (p *Process) pid() int {

@@ -93,9 +93,11 @@ func AnrokCustomerID(c sqldb.Customer, prefix string) string {
 func AnrokTransactionID(prefix, invoiceID string) string { return prefix + invoiceID }
 
 // TaxDate clamps the date whose rates apply to the engine's window: Anrok refuses a tax date
-// more than 31 days ahead. The zero time means "the accounting date" (no clamp needed).
+// more than 31 days ahead, counted in dates of its own time zone; a 30-day limit keeps the
+// clamped date inside that window in every zone. The zero time means "the accounting date"
+// (no clamp needed).
 func TaxDate(issuedAt, now time.Time) time.Time {
-	limit := now.Add(31 * 24 * time.Hour)
+	limit := now.Add(30 * 24 * time.Hour)
 	if issuedAt.After(limit) {
 		return limit
 	}
@@ -225,8 +227,16 @@ func LineDescription(l sqldb.InvoiceLine, productName string) string {
 			desc += fmt.Sprintf(" (quantity %s)", l.Quantity.Decimal.String())
 		}
 	}
-	if len(desc) > 500 {
-		desc = desc[:500]
+	return truncateRunes(desc, 500)
+}
+
+// truncateRunes cuts s to at most n characters, never inside a UTF-8 sequence.
+func truncateRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
 	}
-	return desc
+	return s
 }

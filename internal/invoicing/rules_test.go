@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -60,7 +61,7 @@ func TestTaxDateIsClampedToAnroks31DayWindow(t *testing.T) {
 	if d := TaxDate(now.AddDate(0, 0, 5), now); !d.IsZero() {
 		t.Fatalf("within the window: %v", d)
 	}
-	if d := TaxDate(now.AddDate(0, 3, 0), now); !d.Equal(now.Add(31 * 24 * time.Hour)) {
+	if d := TaxDate(now.AddDate(0, 3, 0), now); !d.Equal(now.Add(30 * 24 * time.Hour)) {
 		t.Fatalf("three months ahead: %v", d)
 	}
 }
@@ -110,5 +111,13 @@ func TestDecimalQuantityIsWrittenIntoTheDescription(t *testing.T) {
 	}
 	if got := LineDescription(sqldb.InvoiceLine{}, "Platform fee"); got != "Platform fee" {
 		t.Fatal(got)
+	}
+}
+
+func TestLongDescriptionsAreCutOnCharacterBoundaries(t *testing.T) {
+	long := strings.Repeat("請求", 300)
+	got := LineDescription(sqldb.InvoiceLine{Description: &long}, "")
+	if len([]rune(got)) != 500 || !utf8.ValidString(got) {
+		t.Fatalf("%d characters, valid %v", len([]rune(got)), utf8.ValidString(got))
 	}
 }

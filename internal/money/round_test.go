@@ -29,6 +29,8 @@ func TestAllocateSumsExactlyToTheTotal(t *testing.T) {
 		{"engine rounded the total down", 1443, []string{"721.5", "721.5"}, []int64{722, 721}},
 		{"credits allocate negatively", -722, []string{"0", "-721.5"}, []int64{0, -722}},
 		{"no exact tax, total goes first", 1, []string{"0", "0"}, []int64{1, 0}},
+		{"a credit does not inflate its neighbour", 1, []string{"100.4", "-100"}, []int64{101, -100}},
+		{"untaxed jurisdictions never get a unit", 3, []string{"0", "1.2", "1.2"}, []int64{0, 2, 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

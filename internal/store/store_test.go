@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,8 +32,12 @@ func TestMigrationsApplyOnceAndTwiceIsHarmless(t *testing.T) {
 	if err := st.Pool.QueryRow(ctx, "SELECT count(*) FROM goose_db_version WHERE version_id > 0").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Fatalf("applied migrations recorded %d times, want 1", n)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	if n != len(files) {
+		t.Fatalf("%d migrations recorded for %d files: each must apply exactly once", n, len(files))
 	}
 }
 

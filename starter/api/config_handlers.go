@@ -199,7 +199,9 @@ func (s *Server) getStripeAccount(w http.ResponseWriter, r *http.Request) error 
 
 // ---- Anrok connections ----
 
-var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9._:/-]{0,40}$`)
+// prefixPattern: a transaction prefix has at most one ':', at its end, and ids have none,
+// so "<prefix><invoice id>" and its negation "<...>:void" can never collide.
+var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9._/-]{0,39}:?$`)
 
 // DefaultTransactionPrefix prefixes Anrok transaction and customer ids: it names taxflow as
 // the source system, per Anrok's convention ("stripe:in_123").
@@ -250,7 +252,7 @@ func (s *Server) putAnrokConnection(w http.ResponseWriter, r *http.Request) erro
 	if req.TransactionPrefix != nil {
 		prefix = *req.TransactionPrefix
 		if !prefixPattern.MatchString(prefix) {
-			p.add("transaction_prefix", "invalid_field", "transaction_prefix must be at most 40 characters: ASCII letters, digits and . _ : / -")
+			p.add("transaction_prefix", "invalid_field", `transaction_prefix must be at most 40 characters of ASCII letters, digits and . _ / -, optionally ending with ':' (such as "taxflow:")`)
 		}
 	}
 	if err := p.err(http.StatusUnprocessableEntity); err != nil {
@@ -260,6 +262,18 @@ func (s *Server) putAnrokConnection(w http.ResponseWriter, r *http.Request) erro
 	exists := err == nil
 	if err != nil && !store.IsNotFound(err) {
 		return err
+	}
+	if exists && existing.TransactionPrefix != prefix {
+		// Anrok transaction ids already filed under the old prefix would no longer match
+		// their invoices, and new ones could collide with another prefix's.
+		used, err := s.Store.CountInvoicesOfConnection(r.Context(), &id)
+		if err != nil {
+			return err
+		}
+		if used > 0 {
+			return unprocessable("transaction_prefix_in_use", "transaction_prefix",
+				fmt.Sprintf("transaction_prefix cannot change: %d invoices have Anrok transactions under %q; create a new connection for a new prefix", used, existing.TransactionPrefix))
+		}
 	}
 	params := sqldb.UpsertAnrokConnectionParams{
 		ID: id, Name: req.Name, BaseUrl: req.BaseURL, Environment: req.Environment,
@@ -288,6 +302,9 @@ func (s *Server) putAnrokConnection(w http.ResponseWriter, r *http.Request) erro
 		row, err = q.UpsertAnrokConnection(r.Context(), params)
 		return err
 	})
+	if store.IsUniqueViolation(err) {
+		return errorf(http.StatusConflict, "concurrent_update", "default", "another request changed the default connection at the same time: send the request again")
+	}
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/taxflow/taxflow/internal/invoicing"
 	"github.com/taxflow/taxflow/internal/money"
@@ -20,9 +22,9 @@ import (
 	"github.com/taxflow/taxflow/workflows"
 )
 
-// MaxLines is the most lines one invoice may have (taxflow keeps them all; Stripe shows at
-// most 250).
-const MaxLines = 5000
+// MaxLines is the most lines one invoice may have: Stripe's limit of 250 line items per
+// invoice, until invoices with more are collapsed into one Stripe line.
+const MaxLines = 250
 
 // maxLineAmount bounds a line amount to what Anrok accepts (±100,000,000,000).
 const maxLineAmount = 100_000_000_000
@@ -132,7 +134,7 @@ func (req *invoiceRequest) parse() (invoice, error) {
 		p.add("service_period.end", "invalid_period", "service_period.end must not be before service_period.start")
 	}
 	if len(inv.Lines) > MaxLines {
-		p.add("lines", "too_many_lines", fmt.Sprintf("an invoice has at most %d lines: split it", MaxLines))
+		p.add("lines", "too_many_lines", fmt.Sprintf("an invoice has at most %d lines (Stripe's limit): split it", MaxLines))
 	}
 	seen := map[string]bool{}
 	for i, l := range inv.Lines {
@@ -155,6 +157,8 @@ func (req *invoiceRequest) parse() (invoice, error) {
 		switch {
 		case k == "" || len(k) > 40:
 			p.add("metadata", "invalid_field", fmt.Sprintf("metadata key %q must be 1 to 40 characters (Stripe's limit)", k))
+		case strings.ContainsAny(k, "[]"):
+			p.add("metadata."+k, "invalid_field", "metadata keys cannot contain square brackets (Stripe refuses them)")
 		case strings.HasPrefix(k, "taxflow_"):
 			p.add("metadata."+k, "invalid_field", "metadata keys starting with taxflow_ are reserved")
 		case len(v) > 500:
@@ -535,6 +539,10 @@ func (s *Server) invoiceAction(w http.ResponseWriter, r *http.Request) (sqldb.In
 // signal sends an operator action to the invoice's workflow and answers 202.
 func (s *Server) signal(w http.ResponseWriter, r *http.Request, inv sqldb.Invoice, name string, arg any) error {
 	if err := s.Workflows.Signal(r.Context(), inv.ID, name, arg); err != nil {
+		var closed *serviceerror.NotFound
+		if errors.As(err, &closed) {
+			return errorf(http.StatusConflict, "workflow_closed", "id", fmt.Sprintf("invoice %q is no longer watched by its workflow (its watch period ended), so taxflow cannot act on it: make the change in Stripe and Anrok directly", inv.ID))
+		}
 		s.Log.Warn("signal failed", "invoice_id", inv.ID, "signal", name, "error", err)
 		return errorf(http.StatusServiceUnavailable, "workflow_unreachable", "", "the invoice's workflow could not be signalled; retry in a moment")
 	}

@@ -18,11 +18,12 @@ import (
 )
 
 // idPattern is what taxflow accepts as an id (invoice, line, customer, product, account):
-// ASCII letters, digits and . _ : - ; ids end up in Stripe idempotency keys, Anrok
-// transaction ids and Temporal workflow ids, which must stay unambiguous and short.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$`)
+// ASCII letters, digits and . _ - ; ids end up in Stripe idempotency keys, Anrok transaction
+// ids ("<prefix>:<invoice id>") and Temporal workflow ids, which must stay unambiguous (no
+// ':', which separates the parts) and short.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
-const idRule = "1 to 100 characters: ASCII letters, digits and . _ : - (starting with a letter or digit)"
+const idRule = "1 to 100 characters: ASCII letters, digits and . _ - (starting with a letter or digit)"
 
 // problems collects the invalid fields of a request, in the order they were found.
 type problems struct{ list []FieldProblem }

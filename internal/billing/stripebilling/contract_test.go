@@ -106,32 +106,33 @@ func TestStripeAcceptsEveryRequestTaxflowSends(t *testing.T) {
 	p := New(Config{APIKey: "sk_test_123", BaseURL: base, HTTPClient: &http.Client{Transport: rec, Timeout: 10 * time.Second}})
 	ctx := context.Background()
 
-	draft, err := p.CreateDraft(ctx, billing.Draft{
-		InvoiceID: "inv_contract", CustomerRef: "cus_contract", Currency: "usd", CollectionMethod: "send_invoice",
+	call := billing.Call{InvoiceID: "inv_contract", Attempt: "r0a2", Retried: true}
+	draft, err := p.CreateDraft(ctx, call, billing.Draft{
+		CustomerRef: "cus_contract", Currency: "usd", CollectionMethod: "send_invoice",
 		DaysUntilDue: 30, Description: "November usage", Metadata: map[string]string{"source": "contract"},
-		MayExist: true, ReceivedAt: time.Now(),
+		ReceivedAt: time.Now(),
 	})
 	if err != nil {
 		t.Fatalf("create draft: %v", err)
 	}
 	lines := demoLines()
-	if _, err := p.WriteLines(ctx, "inv_contract", draft.ID, lines, &billing.Invoice{ID: draft.ID, Status: "draft"}); err != nil {
+	if _, err := p.WriteLines(ctx, call, draft.ID, lines, &billing.Invoice{ID: draft.ID, Status: "draft"}); err != nil {
 		t.Fatalf("add lines: %v", err)
 	}
 	// The tax of a line changed: the line is rewritten through update_lines.
 	known := billing.Invoice{ID: draft.ID, Status: "draft", Lines: []billing.InvoiceLine{
 		{ID: "il_1", LineID: "l1", Taxes: []int64{700}}, {ID: "il_2", LineID: "l2"}, {ID: "il_3", LineID: "l3"},
 	}}
-	if _, err := p.WriteLines(ctx, "inv_contract", draft.ID, lines, &known); err != nil {
+	if _, err := p.WriteLines(ctx, call, draft.ID, lines, &known); err != nil {
 		t.Fatalf("update line taxes: %v", err)
 	}
-	if _, err := p.WriteLines(ctx, "inv_contract", draft.ID, lines, nil); err != nil {
+	if _, err := p.WriteLines(ctx, call, draft.ID, lines, nil); err != nil {
 		t.Fatalf("write lines after reading the draft: %v", err)
 	}
-	if _, err := p.Finalize(ctx, "inv_contract", draft.ID); err != nil {
+	if _, err := p.Finalize(ctx, call, draft.ID); err != nil {
 		t.Fatalf("finalize: %v", err)
 	}
-	if _, err := p.Void(ctx, "inv_contract", draft.ID); err != nil {
+	if _, err := p.Void(ctx, call, draft.ID); err != nil {
 		t.Fatalf("void: %v", err)
 	}
 	want := []string{
@@ -155,13 +156,15 @@ func TestStripeAcceptsEveryRequestTaxflowSends(t *testing.T) {
 }
 
 func TestIdempotencyKeysAreDerivedNotRandom(t *testing.T) {
-	a := idempotencyKey("inv_1", "create-draft", "cus_1", "usd")
-	b := idempotencyKey("inv_1", "create-draft", "cus_1", "usd")
-	c := idempotencyKey("inv_1", "create-draft", "cus_2", "usd")
-	if a != b || a == c {
-		t.Fatalf("keys %q %q %q", a, b, c)
+	first := billing.Call{InvoiceID: "inv_1", Attempt: "r0a1"}
+	a := idempotencyKey(first, "create-draft", "cus_1", "usd")
+	b := idempotencyKey(first, "create-draft", "cus_1", "usd")
+	c := idempotencyKey(first, "create-draft", "cus_2", "usd")
+	d := idempotencyKey(billing.Call{InvoiceID: "inv_1", Attempt: "r0a2"}, "create-draft", "cus_1", "usd")
+	if a != b || a == c || a == d {
+		t.Fatalf("keys %q %q %q %q", a, b, c, d)
 	}
-	long := idempotencyKey(strings.Repeat("x", 100), "update-line-taxes", "p")
+	long := idempotencyKey(billing.Call{InvoiceID: strings.Repeat("x", 100), Attempt: "r999a999"}, "update-line-taxes", "p")
 	if len(long) > 255 {
 		t.Fatalf("key of %d characters", len(long))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -59,7 +58,7 @@ func classify(op string, err error) error {
 	case se.Code == stripe.ErrorCodeResourceMissing && se.Param == "customer":
 		fe.Class, fe.Code = failure.NeedsPerson, CodeCustomerMissing
 		fe.Message = op + ": " + se.Msg + ": fix stripe_customer_id in the customer's billing configuration"
-	case se.Code == stripe.ErrorCodeInvoiceNotEditable || strings.Contains(se.Msg, "status"):
+	case se.Code == stripe.ErrorCodeInvoiceNotEditable:
 		fe.Class, fe.Code, fe.Message = failure.NeedsPerson, CodeInvoiceState, msg
 	default:
 		fe.Class, fe.Code = failure.NeedsPerson, firstNonEmpty(code, CodeInvalidRequest)

@@ -20,6 +20,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 
 	"github.com/taxflow/taxflow/internal/billing"
+	"github.com/taxflow/taxflow/internal/failure"
 )
 
 // MetadataInvoiceID is the metadata key naming the taxflow invoice on a Stripe invoice.
@@ -73,24 +74,26 @@ func New(cfg Config) *Provider {
 	return &Provider{sc: stripe.NewClient(cfg.APIKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))}
 }
 
-// idempotencyKey derives a key from the invoice, the operation and a digest of the
-// parameters: a retry of the same call replays Stripe's first answer, while a call whose
-// parameters legitimately changed (a retry after a configuration fix) gets a new key instead
-// of an idempotency_error. Keys stay under Stripe's 255 characters.
-func idempotencyKey(invoiceID, op string, params ...string) string {
+// idempotencyKey derives a key from the invoice, the operation, a digest of the
+// parameters and the attempt: a request resent within an attempt (a lost response) replays
+// Stripe's first answer; a call whose parameters legitimately changed gets a new key instead
+// of an idempotency_error; and a new attempt gets a new key, since Stripe replays a saved
+// error — even a 500 — for 24 hours (which is why a retried call first looks for what an
+// earlier attempt did). Keys stay under Stripe's 255 characters.
+func idempotencyKey(c billing.Call, op string, params ...string) string {
 	h := sha256.New()
 	for _, p := range params {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return fmt.Sprintf("taxflow/%s/%s/%s", invoiceID, op, hex.EncodeToString(h.Sum(nil))[:16])
+	return fmt.Sprintf("taxflow/%s/%s/%s/%s", c.InvoiceID, op, c.Attempt, hex.EncodeToString(h.Sum(nil))[:16])
 }
 
 // CreateDraft creates the Stripe draft, unless an earlier attempt already did (found by the
 // invoice's metadata among the customer's recent invoices).
-func (p *Provider) CreateDraft(ctx context.Context, d billing.Draft) (billing.Invoice, error) {
-	if d.MayExist {
-		found, err := p.findDraft(ctx, d)
+func (p *Provider) CreateDraft(ctx context.Context, c billing.Call, d billing.Draft) (billing.Invoice, error) {
+	if c.Retried {
+		found, err := p.findDraft(ctx, c.InvoiceID, d)
 		if err != nil {
 			return billing.Invoice{}, err
 		}
@@ -125,8 +128,8 @@ func (p *Provider) CreateDraft(ctx context.Context, d billing.Draft) (billing.In
 		params.Metadata[k] = d.Metadata[k]
 		digest = append(digest, k+"="+d.Metadata[k])
 	}
-	params.Metadata[MetadataInvoiceID] = d.InvoiceID
-	params.SetIdempotencyKey(idempotencyKey(d.InvoiceID, "create-draft", digest...))
+	params.Metadata[MetadataInvoiceID] = c.InvoiceID
+	params.SetIdempotencyKey(idempotencyKey(c, "create-draft", digest...))
 	params.Context = ctx
 	inv, err := p.sc.V1Invoices.Create(ctx, params)
 	if err != nil {
@@ -138,7 +141,7 @@ func (p *Provider) CreateDraft(ctx context.Context, d billing.Draft) (billing.In
 // findDraft looks for a non-deleted invoice of the customer carrying our metadata, created
 // since the taxflow invoice was received. The list endpoint is strongly consistent (search
 // is not), so a draft created a moment ago is found.
-func (p *Provider) findDraft(ctx context.Context, d billing.Draft) (*stripe.Invoice, error) {
+func (p *Provider) findDraft(ctx context.Context, invoiceID string, d billing.Draft) (*stripe.Invoice, error) {
 	lp := &stripe.InvoiceListParams{Customer: stripe.String(d.CustomerRef)}
 	if !d.ReceivedAt.IsZero() {
 		lp.CreatedRange = &stripe.RangeQueryParams{GreaterThanOrEqual: d.ReceivedAt.Add(-time.Hour).Unix()}
@@ -149,7 +152,7 @@ func (p *Provider) findDraft(ctx context.Context, d billing.Draft) (*stripe.Invo
 		if err != nil {
 			return nil, classify("look for an existing draft", err)
 		}
-		if inv.Metadata[MetadataInvoiceID] == d.InvoiceID {
+		if inv.Metadata[MetadataInvoiceID] == invoiceID && inv.Status != stripe.InvoiceStatusVoid {
 			return inv, nil
 		}
 	}
@@ -159,9 +162,10 @@ func (p *Provider) findDraft(ctx context.Context, d billing.Draft) (*stripe.Invo
 // WriteLines makes the draft's lines match lines. With known == nil it reads the draft
 // first (a retry: an earlier attempt may have added some lines); with a known invoice it
 // trusts it (a fresh draft).
-func (p *Provider) WriteLines(ctx context.Context, invoiceID, externalID string, lines []billing.Line, known *billing.Invoice) (billing.Invoice, error) {
+func (p *Provider) WriteLines(ctx context.Context, c billing.Call, externalID string, lines []billing.Line, known *billing.Invoice) (billing.Invoice, error) {
 	if len(lines) > MaxLines {
-		return billing.Invoice{}, fmt.Errorf("stripe allows at most %d lines, got %d: collapse lines before writing them", MaxLines, len(lines))
+		return billing.Invoice{}, failure.NeedsPersonError(failure.ProviderStripe, "too_many_lines",
+			fmt.Sprintf("Stripe allows at most %d lines on an invoice, this one has %d", MaxLines, len(lines)))
 	}
 	current := known
 	if current == nil {
@@ -203,7 +207,7 @@ func (p *Provider) WriteLines(ctx context.Context, invoiceID, externalID string,
 			digest = append(digest, lineDigest(l))
 		}
 		params.Context = ctx
-		params.SetIdempotencyKey(idempotencyKey(invoiceID, "add-lines", digest...))
+		params.SetIdempotencyKey(idempotencyKey(c, "add-lines", digest...))
 		inv, err := p.sc.V1Invoices.AddLines(ctx, externalID, params)
 		if err != nil {
 			return billing.Invoice{}, classify("add lines", err)
@@ -223,7 +227,7 @@ func (p *Provider) WriteLines(ctx context.Context, invoiceID, externalID string,
 			digest = append(digest, updateIDs[i]+"|"+lineDigest(l))
 		}
 		params.Context = ctx
-		params.SetIdempotencyKey(idempotencyKey(invoiceID, "update-line-taxes", digest...))
+		params.SetIdempotencyKey(idempotencyKey(c, "update-line-taxes", digest...))
 		inv, err := p.sc.V1Invoices.UpdateLines(ctx, externalID, params)
 		if err != nil {
 			return billing.Invoice{}, classify("update line taxes", err)
@@ -237,15 +241,19 @@ func (p *Provider) WriteLines(ctx context.Context, invoiceID, externalID string,
 
 // Finalize finalizes a draft. auto_advance is turned on at finalization so that Stripe goes
 // on to collect (charge_automatically) or send (send_invoice) the invoice.
-func (p *Provider) Finalize(ctx context.Context, invoiceID, externalID string) (billing.Invoice, error) {
+func (p *Provider) Finalize(ctx context.Context, c billing.Call, externalID string) (billing.Invoice, error) {
 	params := &stripe.InvoiceFinalizeInvoiceParams{AutoAdvance: stripe.Bool(true)}
 	params.Context = ctx
-	params.SetIdempotencyKey(idempotencyKey(invoiceID, "finalize", externalID))
+	params.SetIdempotencyKey(idempotencyKey(c, "finalize", externalID))
 	inv, err := p.sc.V1Invoices.FinalizeInvoice(ctx, externalID, params)
 	if err != nil {
-		// A retry after Stripe forgot the key: the invoice may already be finalized.
-		if cur, gerr := p.Get(ctx, externalID); gerr == nil && cur.Status != string(stripe.InvoiceStatusDraft) {
-			return cur, nil
+		// An earlier attempt may have finalized it (its answer lost): finalized means open,
+		// paid or uncollectible — a void or deleted invoice is not a finalization.
+		if cur, gerr := p.Get(ctx, externalID); gerr == nil {
+			switch stripe.InvoiceStatus(cur.Status) {
+			case stripe.InvoiceStatusOpen, stripe.InvoiceStatusPaid, stripe.InvoiceStatusUncollectible:
+				return cur, nil
+			}
 		}
 		return billing.Invoice{}, classify("finalize", err)
 	}
@@ -253,14 +261,21 @@ func (p *Provider) Finalize(ctx context.Context, invoiceID, externalID string) (
 }
 
 // Void voids an open or uncollectible invoice; a void invoice is left as it is.
-func (p *Provider) Void(ctx context.Context, invoiceID, externalID string) (billing.Invoice, error) {
+func (p *Provider) Void(ctx context.Context, c billing.Call, externalID string) (billing.Invoice, error) {
 	params := &stripe.InvoiceVoidInvoiceParams{}
 	params.Context = ctx
-	params.SetIdempotencyKey(idempotencyKey(invoiceID, "void", externalID))
+	params.SetIdempotencyKey(idempotencyKey(c, "void", externalID))
 	inv, err := p.sc.V1Invoices.VoidInvoice(ctx, externalID, params)
 	if err != nil {
-		if cur, gerr := p.Get(ctx, externalID); gerr == nil && cur.Status == string(stripe.InvoiceStatusVoid) {
-			return cur, nil
+		if cur, gerr := p.Get(ctx, externalID); gerr == nil {
+			switch stripe.InvoiceStatus(cur.Status) {
+			case stripe.InvoiceStatusVoid:
+				return cur, nil
+			case stripe.InvoiceStatusPaid:
+				// Stripe's rule: a paid invoice cannot be voided.
+				return billing.Invoice{}, &failure.Error{Provider: failure.ProviderStripe, Class: failure.NeedsPerson, Code: billing.CodeInvoicePaid,
+					Message: fmt.Sprintf("Stripe invoice %s is paid and cannot be voided: issue a credit note instead", externalID), Err: err}
+			}
 		}
 		return billing.Invoice{}, classify("void", err)
 	}
@@ -362,7 +377,10 @@ func lineDigest(l billing.Line) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%s|%d|%t|%s|%s|%s|%d|%d", l.LineID, l.Description, l.Amount, l.TaxInclusive, l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String(), l.ProductRef, l.PeriodStart.Unix(), l.PeriodEnd.Unix())
 	for _, t := range l.Taxes {
-		fmt.Fprintf(&b, "|%d/%d/%s/%s/%s/%s", t.Amount, t.TaxableAmount, t.TaxabilityReason, t.Percentage.String(), t.Jurisdiction, t.TaxType)
+		// Every parameter sent, so that a change of any of them is a new key, never an
+		// idempotency_error.
+		fmt.Fprintf(&b, "|%d/%d/%s/%s/%t/%s/%s/%s/%s/%s/%s", t.Amount, t.TaxableAmount, t.TaxabilityReason, t.Percentage.String(),
+			t.Inclusive, t.DisplayName, t.Jurisdiction, t.JurisdictionLevel, t.TaxType, t.Country, t.State)
 	}
 	return b.String()
 }

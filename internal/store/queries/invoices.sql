@@ -118,3 +118,19 @@ WHERE id = @id;
 -- name: SetAnrokTransactionStatus :exec
 UPDATE invoices SET anrok_transaction_status = @anrok_transaction_status, tax_status = @tax_status, updated_at = now()
 WHERE id = @id;
+
+-- name: SetInvoiceStep :exec
+UPDATE invoices SET step = @step, updated_at = now() WHERE id = @id;
+
+-- name: SetDraftTaxFingerprint :exec
+UPDATE invoices SET stripe_draft_tax_fingerprint = @fingerprint, updated_at = now() WHERE id = @id;
+
+-- name: SetInvoiceStripeAccount :exec
+UPDATE invoices SET stripe_account_id = @stripe_account_id, updated_at = now()
+WHERE id = @id AND stripe_invoice_id IS NULL;
+
+-- name: SetInvoicePaid :exec
+UPDATE invoices SET status = 'paid', external_status = 'PAID', updated_at = now() WHERE id = @id;
+
+-- name: CountInvoicesOfConnection :one
+SELECT count(*) FROM invoices WHERE anrok_connection_id = @anrok_connection_id AND anrok_transaction_id IS NOT NULL;

@@ -13,6 +13,17 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const countInvoicesOfConnection = `-- name: CountInvoicesOfConnection :one
+SELECT count(*) FROM invoices WHERE anrok_connection_id = $1 AND anrok_transaction_id IS NOT NULL
+`
+
+func (q *Queries) CountInvoicesOfConnection(ctx context.Context, anrokConnectionID *string) (int64, error) {
+	row := q.db.QueryRow(ctx, countInvoicesOfConnection, anrokConnectionID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deleteLineTaxResults = `-- name: DeleteLineTaxResults :exec
 DELETE FROM line_tax_results WHERE invoice_id = $1 AND kind = $2
 `
@@ -28,7 +39,7 @@ func (q *Queries) DeleteLineTaxResults(ctx context.Context, arg DeleteLineTaxRes
 }
 
 const getInvoice = `-- name: GetInvoice :one
-SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at FROM invoices WHERE id = $1
+SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE id = $1
 `
 
 func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
@@ -63,12 +74,13 @@ func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 		&i.WorkflowStartedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeDraftTaxFingerprint,
 	)
 	return i, err
 }
 
 const getInvoiceForUpdate = `-- name: GetInvoiceForUpdate :one
-SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at FROM invoices WHERE id = $1 FOR UPDATE
+SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetInvoiceForUpdate(ctx context.Context, id string) (Invoice, error) {
@@ -103,6 +115,7 @@ func (q *Queries) GetInvoiceForUpdate(ctx context.Context, id string) (Invoice, 
 		&i.WorkflowStartedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeDraftTaxFingerprint,
 	)
 	return i, err
 }
@@ -442,6 +455,20 @@ func (q *Queries) SetAnrokTransactionStatus(ctx context.Context, arg SetAnrokTra
 	return err
 }
 
+const setDraftTaxFingerprint = `-- name: SetDraftTaxFingerprint :exec
+UPDATE invoices SET stripe_draft_tax_fingerprint = $1, updated_at = now() WHERE id = $2
+`
+
+type SetDraftTaxFingerprintParams struct {
+	Fingerprint *string
+	ID          string
+}
+
+func (q *Queries) SetDraftTaxFingerprint(ctx context.Context, arg SetDraftTaxFingerprintParams) error {
+	_, err := q.db.Exec(ctx, setDraftTaxFingerprint, arg.Fingerprint, arg.ID)
+	return err
+}
+
 const setInvoiceAnrokConnection = `-- name: SetInvoiceAnrokConnection :exec
 UPDATE invoices SET anrok_connection_id = $1, updated_at = now() WHERE id = $2
 `
@@ -497,6 +524,15 @@ func (q *Queries) SetInvoiceFinalized(ctx context.Context, arg SetInvoiceFinaliz
 	return err
 }
 
+const setInvoicePaid = `-- name: SetInvoicePaid :exec
+UPDATE invoices SET status = 'paid', external_status = 'PAID', updated_at = now() WHERE id = $1
+`
+
+func (q *Queries) SetInvoicePaid(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, setInvoicePaid, id)
+	return err
+}
+
 const setInvoiceProgress = `-- name: SetInvoiceProgress :exec
 UPDATE invoices SET step = $1, status = $2, updated_at = now() WHERE id = $3
 `
@@ -510,6 +546,35 @@ type SetInvoiceProgressParams struct {
 // Records the step the workflow is at, and the status it implies.
 func (q *Queries) SetInvoiceProgress(ctx context.Context, arg SetInvoiceProgressParams) error {
 	_, err := q.db.Exec(ctx, setInvoiceProgress, arg.Step, arg.Status, arg.ID)
+	return err
+}
+
+const setInvoiceStep = `-- name: SetInvoiceStep :exec
+UPDATE invoices SET step = $1, updated_at = now() WHERE id = $2
+`
+
+type SetInvoiceStepParams struct {
+	Step string
+	ID   string
+}
+
+func (q *Queries) SetInvoiceStep(ctx context.Context, arg SetInvoiceStepParams) error {
+	_, err := q.db.Exec(ctx, setInvoiceStep, arg.Step, arg.ID)
+	return err
+}
+
+const setInvoiceStripeAccount = `-- name: SetInvoiceStripeAccount :exec
+UPDATE invoices SET stripe_account_id = $1, updated_at = now()
+WHERE id = $2 AND stripe_invoice_id IS NULL
+`
+
+type SetInvoiceStripeAccountParams struct {
+	StripeAccountID string
+	ID              string
+}
+
+func (q *Queries) SetInvoiceStripeAccount(ctx context.Context, arg SetInvoiceStripeAccountParams) error {
+	_, err := q.db.Exec(ctx, setInvoiceStripeAccount, arg.StripeAccountID, arg.ID)
 	return err
 }
 

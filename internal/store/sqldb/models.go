@@ -49,34 +49,35 @@ type Customer struct {
 }
 
 type Invoice struct {
-	ID                      string
-	CustomerID              string
-	Currency                string
-	IssuedAt                time.Time
-	PeriodStart             time.Time
-	PeriodEnd               time.Time
-	BillingConfigurationID  string
-	StripeAccountID         string
-	AnrokConnectionID       *string
-	Metadata                json.RawMessage
-	RequestHash             string
-	Status                  string
-	TaxStatus               string
-	Step                    string
-	Subtotal                int64
-	Tax                     int64
-	Total                   int64
-	StripeInvoiceID         *string
-	StripeInvoiceNumber     *string
-	StripeFinalizedAt       *time.Time
-	ExternalStatus          *string
-	AnrokTransactionID      *string
-	AnrokTransactionVersion *int64
-	AnrokTransactionStatus  *string
-	WorkflowID              string
-	WorkflowStartedAt       *time.Time
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	ID                        string
+	CustomerID                string
+	Currency                  string
+	IssuedAt                  time.Time
+	PeriodStart               time.Time
+	PeriodEnd                 time.Time
+	BillingConfigurationID    string
+	StripeAccountID           string
+	AnrokConnectionID         *string
+	Metadata                  json.RawMessage
+	RequestHash               string
+	Status                    string
+	TaxStatus                 string
+	Step                      string
+	Subtotal                  int64
+	Tax                       int64
+	Total                     int64
+	StripeInvoiceID           *string
+	StripeInvoiceNumber       *string
+	StripeFinalizedAt         *time.Time
+	ExternalStatus            *string
+	AnrokTransactionID        *string
+	AnrokTransactionVersion   *int64
+	AnrokTransactionStatus    *string
+	WorkflowID                string
+	WorkflowStartedAt         *time.Time
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
+	StripeDraftTaxFingerprint *string
 }
 
 type InvoiceError struct {

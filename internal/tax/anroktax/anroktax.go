@@ -146,9 +146,11 @@ func taxIDs(ids []tax.TaxID) []anrok.TaxID {
 
 func (e *Engine) toResult(req tax.Request, resp *anrok.TaxResponse) tax.Result {
 	country := strings.ToUpper(req.Customer.Address.Country)
+	// Stripe's tax_rate_data.state is an ISO 3166-2 subdivision code ("CO"); a region
+	// written out ("Colorado") is left off rather than refused by Stripe.
 	state := ""
-	if country == "US" || country == "CA" {
-		state = strings.ToUpper(req.Customer.Address.Region)
+	if region := strings.ToUpper(strings.TrimSpace(req.Customer.Address.Region)); (country == "US" || country == "CA") && isSubdivisionCode(region) {
+		state = region
 	}
 	res := tax.Result{Tax: resp.TaxAmountToCollect, PreTaxAmount: resp.PreTaxAmount, CalculatedAt: e.now().UTC()}
 	for _, l := range resp.LineItems {
@@ -176,6 +178,18 @@ func (e *Engine) toResult(req tax.Request, resp *anrok.TaxResponse) tax.Result {
 		res.Lines = append(res.Lines, lr)
 	}
 	return res
+}
+
+func isSubdivisionCode(s string) bool {
+	if len(s) < 2 || len(s) > 3 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // taxType is Stripe's tax_type for taxes in a country.
