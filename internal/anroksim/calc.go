@@ -11,6 +11,7 @@ const (
 	reasonNotCollecting   = "notCollecting"
 	reasonProductNotTaxed = "productNotTaxed"
 	exemptReverseCharge   = "reverseCharge"
+	exemptCustomerExempt  = "customerExempt"
 )
 
 // preTaxPlaces is the precision of a tax-inclusive line's backed-out pre-tax amount, in
@@ -59,24 +60,69 @@ type calcResult struct {
 	exactExclusive decimal.Decimal
 }
 
+// taxContext is what, besides the product and the jurisdiction, decides a line's
+// treatment: the seller's registrations and the customer's exemptions and VAT numbers.
+type taxContext struct {
+	// noNexus holds the ids of jurisdictions where the seller is not registered
+	// (Options.NoNexus); their states and locals are not collected either.
+	noNexus map[string]bool
+	// exemptStates holds the US states ("us-MA") where an exemption certificate of the
+	// customer is in force on the tax date.
+	exemptStates map[string]bool
+	taxIDs       []taxIDInput
+}
+
+func (c *taxContext) notCollecting(j *jurisdiction) bool {
+	for x := j; x != nil; x = x.parent {
+		if x.notCollecting || c.noNexus[x.id] {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *taxContext) customerExempt(j *jurisdiction) bool {
+	st := j.usState()
+	return st != "" && c.exemptStates[st]
+}
+
+// reverseCharged reports a customer holding a plausible VAT number of the VAT country j.
+func (c *taxContext) reverseCharged(j *jurisdiction) bool {
+	if !j.vat() {
+		return false
+	}
+	for _, id := range c.taxIDs {
+		if j.plausibleVATNumber(id.value) {
+			return true
+		}
+	}
+	return false
+}
+
 // treatment decides how a jurisdiction treats a product. The order matters: a
 // jurisdiction without tax, or where the seller does not collect, never reaches the
-// product's category; a product that is not taxed has no VAT to reverse-charge.
+// customer's exemption or the product's category; an exempt customer needs no rule for a
+// custom category; a product that is not taxed has no VAT to reverse-charge.
 // unsupported reports a custom tax category the jurisdiction has no rule for.
-func treatment(j *jurisdiction, p Product, reverseCharge bool) (levies []levy, nt *notTaxed, unsupported bool) {
+func treatment(j *jurisdiction, p Product, ctx *taxContext) (levies []levy, nt *notTaxed, unsupported bool) {
 	switch {
 	case j.hasNoTax:
 		return nil, &notTaxed{typ: reasonJurisHasNoTax}, false
-	case j.notCollecting:
+	case ctx.notCollecting(j):
 		return nil, &notTaxed{typ: reasonNotCollecting}, false
+	case ctx.customerExempt(j):
+		return nil, &notTaxed{typ: reasonExempt, reason: exemptCustomerExempt}, false
 	case p.TaxCategory.Type == TaxCategoryCustom:
 		return nil, nil, true
-	case p.TaxCategory.ID == CategoryNonTaxable || len(j.saas) == 0:
+	}
+	l, taxed := j.levyFor(categoryColumn(p))
+	switch {
+	case !taxed:
 		return nil, &notTaxed{typ: reasonProductNotTaxed}, false
-	case j.vat && reverseCharge:
+	case ctx.reverseCharged(j):
 		return nil, &notTaxed{typ: reasonExempt, reason: exemptReverseCharge}, false
 	default:
-		return j.saas, nil, false
+		return []levy{l}, nil, false
 	}
 }
 
@@ -88,7 +134,7 @@ func treatment(j *jurisdiction, p Product, reverseCharge bool) (levies []levy, n
 // every figure Anrok shows can be recomputed from the others. The line's
 // taxAmountToCollect is the sum of those exact taxes rounded half away from zero to an
 // integer.
-func computeLine(li lineInput, p Product, jurises []*jurisdiction, reverseCharge bool) (lineResult, bool) {
+func computeLine(li lineInput, p Product, jurises []*jurisdiction, ctx *taxContext) (lineResult, bool) {
 	amount := decimal.NewFromInt(li.amount)
 	type decided struct {
 		levies   []levy
@@ -97,7 +143,7 @@ func computeLine(li lineInput, p Product, jurises []*jurisdiction, reverseCharge
 	decisions := make([]decided, len(jurises))
 	totalRate := decimal.Zero
 	for i, j := range jurises {
-		levies, nt, unsupported := treatment(j, p, reverseCharge)
+		levies, nt, unsupported := treatment(j, p, ctx)
 		if unsupported {
 			return lineResult{}, false
 		}

@@ -37,12 +37,70 @@ func (s *Server) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, t)
 	})
 	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		queued, rates := s.PendingFaults()
-		out := faultsState{Queued: make([]faultJSON, 0, len(queued)), Rates: ratesToJSON(rates)}
-		for _, f := range queued {
+		fs := s.FaultSettings()
+		out := faultsState{Queued: make([]faultJSON, 0, len(fs.Queued)), Rates: ratesToJSON(fs.Rates), Conflicts: fs.Conflicts}
+		for _, f := range fs.Queued {
 			out.Queued = append(out.Queued, faultToJSON(f))
 		}
+		if fs.Latency > 0 {
+			out.Latency = fs.Latency.String()
+		}
+		if !fs.FreezeOnCommit.isZero() {
+			out.FreezeOnCommit = &fs.FreezeOnCommit
+		}
 		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("PUT /_sim/faults/latency", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Latency string `json:"latency"`
+		}
+		if err := decodeControl(r, &req); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		var d time.Duration
+		var err error
+		if req.Latency != "" {
+			if d, err = time.ParseDuration(req.Latency); err != nil {
+				controlError(w, http.StatusBadRequest, fmt.Errorf("anroksim: latency: %w", err))
+				return
+			}
+		}
+		if err := s.SetLatency(d); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /_sim/faults/conflicts", func(w http.ResponseWriter, r *http.Request) {
+		var req ForcedConflict
+		if err := decodeControl(r, &req); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.ForceConflict(req); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /_sim/faults/conflicts", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearForcedConflicts()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("PUT /_sim/faults/frozen", func(w http.ResponseWriter, r *http.Request) {
+		var req FreezeOnCommit
+		if err := decodeControl(r, &req); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		s.SetFreezeOnCommit(req)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_sim/certificates", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, struct {
+			Certificates []Certificate `json:"certificates"`
+		}{s.Certificates()})
 	})
 	mux.HandleFunc("POST /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -200,6 +258,9 @@ func (j ratesJSON) rates() (FaultRates, error) {
 }
 
 type faultsState struct {
-	Queued []faultJSON `json:"queued"`
-	Rates  ratesJSON   `json:"rates"`
+	Queued         []faultJSON      `json:"queued"`
+	Rates          ratesJSON        `json:"rates"`
+	Latency        string           `json:"latency,omitempty"`
+	Conflicts      []ForcedConflict `json:"conflicts,omitempty"`
+	FreezeOnCommit *FreezeOnCommit  `json:"freezeOnCommit,omitempty"`
 }

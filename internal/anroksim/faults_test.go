@@ -3,6 +3,7 @@ package anroksim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -203,4 +204,201 @@ func TestInvalidOptionsPanicInNew(t *testing.T) {
 	assert.Error(t, Options{SellerTimeZone: "Nowhere/Land"}.Validate())
 	assert.Panics(t, func() { New(Options{SellerTimeZone: "Nowhere/Land"}) })
 	assert.NoError(t, Options{SellerTimeZone: "Europe/Berlin", RequestsPerSecond: 10}.Validate())
+}
+
+// Anrok's limit is per seller account; each sandbox key stands for one, so one busy key
+// never throttles another.
+func TestRateLimitIsPerAPIKey(t *testing.T) {
+	s, clock := newSim(t, Options{RequestsPerSecond: 2})
+	for range 2 {
+		postWithKey(t, s, pathList, obj{}, "key-a").ok(t)
+	}
+	a := postWithKey(t, s, pathList, obj{}, "key-a")
+	assert.Equal(t, http.StatusTooManyRequests, a.status)
+	assert.Equal(t, "You've exceeded your API limit of 2 per second", string(a.body))
+	assert.Equal(t, "1", a.header.Get("Retry-After"))
+
+	// key-b has its own window, and throttling key-a did not use any of it.
+	postWithKey(t, s, pathList, obj{}, "key-b").ok(t)
+	postWithKey(t, s, pathList, obj{}, "key-b").ok(t)
+	assert.Equal(t, http.StatusTooManyRequests, postWithKey(t, s, pathList, obj{}, "key-b").status)
+	assert.EqualValues(t, 2, s.Throttled())
+
+	clock.Advance(time.Second)
+	postWithKey(t, s, pathList, obj{}, "key-a").ok(t)
+
+	// A refused key is answered 401 before the limit counts anything.
+	locked, _ := newSim(t, Options{RequestsPerSecond: 1, APIKey: "right"})
+	for range 3 {
+		assert.Equal(t, http.StatusUnauthorized, postWithKey(t, locked, pathList, obj{}, "wrong").status)
+	}
+	postWithKey(t, locked, pathList, obj{}, "right").ok(t)
+	assert.EqualValues(t, 0, locked.Throttled())
+}
+
+func TestRateLimiterForgetsIdleKeys(t *testing.T) {
+	l := newKeyedRateLimiter(1)
+	for i := range maxIdleKeys + 10 {
+		ok, _ := l.allow(fmt.Sprint("k", i), testNow.Add(time.Duration(i)*time.Millisecond))
+		require.True(t, ok)
+	}
+	assert.LessOrEqual(t, len(l.keys), maxIdleKeys+10)
+	later := testNow.Add(time.Hour)
+	ok, _ := l.allow("fresh", later)
+	assert.True(t, ok)
+	l.mu.Lock()
+	l.forgetIdleLocked(later.Add(2 * time.Second))
+	assert.Empty(t, l.keys)
+	l.mu.Unlock()
+}
+
+func TestLatencyIsAddedToEveryRequest(t *testing.T) {
+	s, _ := newSim(t, Options{Latency: 60 * time.Millisecond})
+	for _, key := range []string{"sk", ""} { // an accepted request and a refused one
+		start := time.Now()
+		postWithKey(t, s, pathList, obj{}, key)
+		assert.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond)
+	}
+	require.NoError(t, s.SetLatency(0))
+	assert.Zero(t, s.FaultSettings().Latency)
+	post(t, s, pathList, obj{}).ok(t)
+	assert.Error(t, s.SetLatency(-time.Second))
+}
+
+func TestForcedConflictAnswersTheNextNRequests(t *testing.T) {
+	s, _ := newSim(t, Options{})
+	require.NoError(t, s.ForceConflict(ForcedConflict{Code: "transactionFrozenForFiling", Count: 2}))
+	b := withID(txnTo(denver(), line("l", ProductSaaS1, 15000)), "t1")
+	for range 2 {
+		assert.Equal(t, conflictBody{Type: "transactionFrozenForFiling"}, post(t, s, pathCommit, b).conflict(t))
+	}
+	_, stored := s.Transaction("t1")
+	assert.False(t, stored, "a forced conflict has no effect")
+	post(t, s, pathCommit, b).ok(t)
+	assert.EqualValues(t, 2, s.Stats().Faults)
+	assert.Empty(t, s.FaultSettings().Conflicts, "a used-up rule is dropped")
+}
+
+func TestForcedConflictOnOneEndpointLeavesOthersAlone(t *testing.T) {
+	s, _ := newSim(t, Options{ForcedConflicts: []ForcedConflict{{Code: "customerAddressCouldNotResolve", Endpoint: "createOrUpdate"}}})
+	b := withID(txnTo(denver(), line("l", ProductSaaS1, 15000)), "t1")
+	for range 3 {
+		assert.Equal(t, "customerAddressCouldNotResolve", post(t, s, pathCommit, b).conflict(t).Type)
+	}
+	post(t, s, pathEphemeral, b).ok(t)
+	post(t, s, pathList, obj{}).ok(t)
+
+	require.NoError(t, s.ForceConflict(ForcedConflict{Code: "certificateIdNotFound", Endpoint: "certificates/get"}))
+	assert.Equal(t, "certificateIdNotFound", post(t, s, pathCertGet("x"), obj{}).conflict(t).Type)
+	s.ClearForcedConflicts()
+	post(t, s, pathCommit, b).ok(t)
+
+	assert.Error(t, s.ForceConflict(ForcedConflict{Code: "x", Endpoint: "nope"}))
+	assert.Error(t, s.ForceConflict(ForcedConflict{Code: ""}))
+	assert.Error(t, s.ForceConflict(ForcedConflict{Code: "has space"}))
+	assert.Error(t, s.ForceConflict(ForcedConflict{Code: "x", Count: -1}))
+	assert.Panics(t, func() { New(Options{ForcedConflicts: []ForcedConflict{{Code: "x", Endpoint: "nope"}}}) })
+}
+
+func TestParseForcedConflicts(t *testing.T) {
+	got, err := ParseForcedConflicts(" externalServiceError:3, createOrUpdate=customerAddressCouldNotResolve ,transactions/void=transactionIdNotFound:1,")
+	require.NoError(t, err)
+	assert.Equal(t, []ForcedConflict{
+		{Code: "externalServiceError", Count: 3},
+		{Code: "customerAddressCouldNotResolve", Endpoint: "transactions/createOrUpdate"},
+		{Code: "transactionIdNotFound", Endpoint: "transactions/void", Count: 1},
+	}, got)
+	none, err := ParseForcedConflicts("")
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	for _, bad := range []string{"code:0", "code:x", "nowhere=code", "=code", "a b"} {
+		_, err := ParseForcedConflicts(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestForceFrozenFreezesEveryCommittedTransactionOnCreation(t *testing.T) {
+	s, _ := newSim(t, Options{FreezeOnCommit: FreezeOnCommit{All: true}})
+	a := commit(t, s, "t1", line("l", ProductSaaS1, 15000))
+	assert.EqualValues(t, 1, *a.Version, "the creating call succeeds")
+	txn, _ := s.Transaction("t1")
+	assert.True(t, txn.Frozen)
+	c := post(t, s, pathCommit, withID(txnTo(denver(), line("l", ProductSaaS1, 1)), "t1")).conflict(t)
+	assert.Equal(t, "transactionFrozenForFiling", c.Type)
+	assert.Equal(t, "transactionFrozenForFiling", post(t, s, pathVoid("t1"), obj{}).conflict(t).Type)
+	// A negation, the way to reverse a filed transaction, still works.
+	post(t, s, pathNegation, obj{"originalTransactionId": "t1", "newTransactionId": "t1:neg"}).ok(t)
+}
+
+func TestForceFrozenForOneTransaction(t *testing.T) {
+	s, _ := newSim(t, Options{})
+	commit(t, s, "existing", line("l", ProductSaaS1, 100))
+	s.SetFreezeOnCommit(FreezeOnCommit{IDs: []string{"existing", "later"}})
+	txn, _ := s.Transaction("existing")
+	assert.True(t, txn.Frozen, "an existing transaction is frozen at once")
+
+	commit(t, s, "other", line("l", ProductSaaS1, 100))
+	commit(t, s, "later", line("l", ProductSaaS1, 100))
+	assert.Equal(t, "transactionFrozenForFiling", post(t, s, pathVoid("later"), obj{}).conflict(t).Type)
+	post(t, s, pathVoid("other"), obj{}).ok(t)
+
+	assert.Equal(t, FreezeOnCommit{All: true}, ParseFreezeOnCommit("true"))
+	assert.Equal(t, FreezeOnCommit{}, ParseFreezeOnCommit("false"))
+	assert.Equal(t, FreezeOnCommit{IDs: []string{"a:1", "b"}}, ParseFreezeOnCommit("a:1, b"))
+}
+
+// Reset is "back to the starting state": the configured fault settings come back, and
+// ClearFaults drops them all.
+func TestResetRestoresTheConfiguredFaults(t *testing.T) {
+	opts := Options{
+		FaultRates:      FaultRates{ServerError: 0.25},
+		Latency:         time.Millisecond,
+		ForcedConflicts: []ForcedConflict{{Code: "externalServiceError", Count: 1}},
+		FreezeOnCommit:  FreezeOnCommit{IDs: []string{"t1"}},
+	}
+	s, _ := newSim(t, opts)
+	want := FaultSettings{
+		Rates:          opts.FaultRates,
+		Latency:        time.Millisecond,
+		Conflicts:      opts.ForcedConflicts,
+		FreezeOnCommit: opts.FreezeOnCommit,
+	}
+	assert.Equal(t, want, s.FaultSettings())
+	s.ClearFaults()
+	assert.Equal(t, FaultSettings{}, s.FaultSettings())
+	s.Reset()
+	assert.Equal(t, want, s.FaultSettings())
+}
+
+func TestControlEndpointsForLatencyConflictsAndFreezing(t *testing.T) {
+	s, _ := newSim(t, Options{})
+	do := func(method, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec
+	}
+	require.Equal(t, http.StatusNoContent, do("PUT", "/_sim/faults/latency", `{"latency":"5ms"}`).Code)
+	require.Equal(t, http.StatusNoContent, do("POST", "/_sim/faults/conflicts", `{"code":"transactionIdNotFound","endpoint":"void","count":2}`).Code)
+	require.Equal(t, http.StatusNoContent, do("PUT", "/_sim/faults/frozen", `{"all":true}`).Code)
+	assert.JSONEq(t, `{"queued":[],"rates":{"serverError":0,"externalServiceError":0,"timeout":0},"latency":"5ms",
+		"conflicts":[{"code":"transactionIdNotFound","endpoint":"transactions/void","count":2}],"freezeOnCommit":{"all":true}}`,
+		do("GET", "/_sim/faults", "").Body.String())
+
+	assert.Equal(t, http.StatusBadRequest, do("PUT", "/_sim/faults/latency", `{"latency":"soon"}`).Code)
+	assert.Equal(t, http.StatusBadRequest, do("PUT", "/_sim/faults/latency", `{"latency":"-1s"}`).Code)
+	assert.Equal(t, http.StatusBadRequest, do("POST", "/_sim/faults/conflicts", `{"code":"x","endpoint":"nowhere"}`).Code)
+	assert.Equal(t, http.StatusBadRequest, do("PUT", "/_sim/faults/frozen", `{"every":true}`).Code)
+
+	commit(t, s, "t1", line("l", ProductSaaS1, 100))
+	txn, _ := s.Transaction("t1")
+	assert.True(t, txn.Frozen)
+
+	require.Equal(t, http.StatusNoContent, do("DELETE", "/_sim/faults/conflicts", "").Code)
+	assert.Empty(t, s.FaultSettings().Conflicts)
+	require.Equal(t, http.StatusNoContent, do("DELETE", "/_sim/faults", "").Code)
+	assert.Equal(t, `{"queued":[],"rates":{"serverError":0,"externalServiceError":0,"timeout":0}}`, do("GET", "/_sim/faults", "").Body.String())
+
+	_, err := s.AddCertificate(Certificate{CustomerID: "c", CustomerName: "C", EffectiveDateBegin: "2024-01-01", Jurises: []CertificateJuris{{JurisID: "us-MA"}}})
+	require.NoError(t, err)
+	assert.Contains(t, do("GET", "/_sim/certificates", "").Body.String(), `"id":"cert_000001"`)
 }

@@ -8,15 +8,85 @@ import (
 )
 
 // Tax category types and the standard categories the simulator knows. Real Anrok has a
-// catalogue of standard categories; the sandbox needs only taxable SaaS and a category no
-// jurisdiction taxes.
+// larger catalogue of standard categories; the sandbox knows the few below, and
+// /v1/seller/productTaxCategories/list lists them.
 const (
 	TaxCategoryStandard = "standard"
 	TaxCategoryCustom   = "custom"
 
-	CategorySaaS       = "saas"
+	// CategorySaaS is software as a service, the product of taxflow's sellers.
+	CategorySaaS = "saas"
+	// CategorySaaSBusiness is SaaS sold for business use. The simulator taxes it as
+	// CategorySaaS: it does not model the states that exempt business use.
+	CategorySaaSBusiness = "saasBusiness"
+	// CategoryDigitalGoods is electronically delivered goods: e-books, downloads, media.
+	CategoryDigitalGoods = "digitalGoods"
+	// CategoryProfessionalServices is consulting, implementation and training.
+	CategoryProfessionalServices = "professionalServices"
+	// CategoryNonTaxable is taxed nowhere.
 	CategoryNonTaxable = "nonTaxable"
 )
+
+// TaxCategoryInfo describes a standard product tax category, as
+// productTaxCategories/list answers it.
+type TaxCategoryInfo struct {
+	TaxCategory TaxCategory `json:"taxCategoryId"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	// column is the data file's column that says where the category is taxed; empty for
+	// a category taxed nowhere.
+	column string
+}
+
+var standardTaxCategories = []TaxCategoryInfo{
+	{TaxCategory{TaxCategoryStandard, CategorySaaS}, "Software as a service",
+		"Access to hosted software over the internet, billed as a subscription or by use.", columnSaaS},
+	{TaxCategory{TaxCategoryStandard, CategorySaaSBusiness}, "Software as a service (business use)",
+		"SaaS bought by a business for business use; the simulator taxes it as SaaS.", columnSaaS},
+	{TaxCategory{TaxCategoryStandard, CategoryDigitalGoods}, "Digital goods",
+		"Electronically delivered goods kept by the buyer: e-books, music, video, downloads.", columnDigitalGoods},
+	{TaxCategory{TaxCategoryStandard, CategoryProfessionalServices}, "Professional services",
+		"Consulting, implementation, training and support performed by people.", columnProfessionalServices},
+	{TaxCategory{TaxCategoryStandard, CategoryNonTaxable}, "Non-taxable",
+		"A product no jurisdiction taxes.", ""},
+}
+
+// StandardTaxCategories returns the standard product tax categories the simulator knows.
+func StandardTaxCategories() []TaxCategoryInfo {
+	return append([]TaxCategoryInfo(nil), standardTaxCategories...)
+}
+
+// standardCategory finds a standard category by id.
+func standardCategory(id string) (TaxCategoryInfo, bool) {
+	for _, c := range standardTaxCategories {
+		if c.TaxCategory.ID == id {
+			return c, true
+		}
+	}
+	return TaxCategoryInfo{}, false
+}
+
+// categoryColumn is the data column that decides whether a jurisdiction taxes p; empty
+// when no jurisdiction does.
+func categoryColumn(p Product) string {
+	if p.TaxCategory.Type != TaxCategoryStandard {
+		return ""
+	}
+	c, _ := standardCategory(p.TaxCategory.ID)
+	return c.column
+}
+
+// handleTaxCategoriesList serves /v1/seller/productTaxCategories/list: the standard
+// categories, all on one page.
+func (s *Server) handleTaxCategoriesList(_ string, body []byte) (any, *apiError) {
+	var b struct{}
+	if err := decodeBody(body, &b); err != nil {
+		return nil, err
+	}
+	return struct {
+		ProductTaxCategories []TaxCategoryInfo `json:"productTaxCategories"`
+	}{standardTaxCategories}, nil
+}
 
 // The products every simulator starts with.
 const (
@@ -67,8 +137,9 @@ func (p Product) check() *apiError {
 		return badRequest("taxCategoryId.type", fmt.Sprintf("must be one of %q, %q.", TaxCategoryStandard, TaxCategoryCustom))
 	case strings.TrimSpace(p.TaxCategory.ID) == "":
 		return badRequest("taxCategoryId.id", "must not be empty.")
-	case p.TaxCategory.Type == TaxCategoryStandard && p.TaxCategory.ID != CategorySaaS && p.TaxCategory.ID != CategoryNonTaxable:
-		return badRequest("taxCategoryId.id", fmt.Sprintf("unknown standard tax category (the simulator knows %q and %q).", CategorySaaS, CategoryNonTaxable))
+	}
+	if _, known := standardCategory(p.TaxCategory.ID); p.TaxCategory.Type == TaxCategoryStandard && !known {
+		return badRequest("taxCategoryId.id", "unknown standard tax category (see /v1/seller/productTaxCategories/list).")
 	}
 	return nil
 }

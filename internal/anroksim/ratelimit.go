@@ -48,3 +48,58 @@ func (l *rateLimiter) reset() {
 	defer l.mu.Unlock()
 	l.allowed = nil
 }
+
+// keyedRateLimiter keeps one rateLimiter per API key: Anrok counts requests per seller
+// account, and each key of the sandbox stands for one account, so a busy key never
+// throttles another.
+type keyedRateLimiter struct {
+	limit int
+
+	mu   sync.Mutex
+	keys map[string]*rateLimiter
+}
+
+// maxIdleKeys bounds how many keys are remembered before the idle ones are forgotten.
+const maxIdleKeys = 1024
+
+func newKeyedRateLimiter(perSecond int) *keyedRateLimiter {
+	return &keyedRateLimiter{limit: perSecond, keys: map[string]*rateLimiter{}}
+}
+
+// allow records a request of key at now (see rateLimiter.allow).
+func (k *keyedRateLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+	if k.limit <= 0 {
+		return true, 0
+	}
+	k.mu.Lock()
+	l := k.keys[key]
+	if l == nil {
+		if len(k.keys) >= maxIdleKeys {
+			k.forgetIdleLocked(now)
+		}
+		l = newRateLimiter(k.limit)
+		k.keys[key] = l
+	}
+	k.mu.Unlock()
+	return l.allow(now)
+}
+
+// forgetIdleLocked drops the keys with no request in the last second: they have nothing
+// left to count.
+func (k *keyedRateLimiter) forgetIdleLocked(now time.Time) {
+	windowStart := now.Add(-time.Second)
+	for key, l := range k.keys {
+		l.mu.Lock()
+		idle := len(l.allowed) == 0 || !l.allowed[len(l.allowed)-1].After(windowStart)
+		l.mu.Unlock()
+		if idle {
+			delete(k.keys, key)
+		}
+	}
+}
+
+func (k *keyedRateLimiter) reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keys = map[string]*rateLimiter{}
+}

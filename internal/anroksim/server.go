@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,8 @@ import (
 )
 
 // Options configures a Server. The zero value is a working sandbox: any API key, no rate
-// limit, the seller's accounting zone UTC, the real clock.
+// limit, no faults, the seller registered everywhere the data file taxes, the seller's
+// accounting zone UTC, the real clock.
 type Options struct {
 	// APIKey, when set, is the only bearer key accepted (401 otherwise). Empty accepts any
 	// non-empty key.
@@ -29,8 +31,9 @@ type Options struct {
 	// ControlToken, when set, is the bearer token the /_sim/ control endpoints require.
 	// Empty leaves them open, which is only fit for a loopback address.
 	ControlToken string
-	// RequestsPerSecond is the seller account's rate limit, shared by every endpoint as
-	// Anrok's is; 0 is unlimited. Real Anrok allows 10.
+	// RequestsPerSecond is the rate limit of each API key, shared by every endpoint as
+	// Anrok's per-account limit is (each key stands for one seller account); 0 is
+	// unlimited. Real Anrok allows 10.
 	RequestsPerSecond int
 	// SellerTimeZone is the accounting time zone configured for the seller, used to date a
 	// transaction sent without accountingDate or accountingTimeZone. Empty means UTC.
@@ -46,6 +49,19 @@ type Options struct {
 	// Logger receives the simulator's own events (injected faults, throttling); nil
 	// discards them. Request bodies, addresses and keys are never logged.
 	Logger *slog.Logger
+
+	// NoNexus lists jurisdiction ids of the data file ("us-FL", "ca", "au") where the
+	// simulated seller is not registered: they, and their states and locals, answer
+	// notCollecting.
+	NoNexus []string
+
+	// The fault settings the simulator starts with, and returns to on Reset. They can be
+	// changed at run time (SetFaultRates, SetLatency, ForceConflict, SetFreezeOnCommit, or
+	// the /_sim/faults endpoints).
+	FaultRates      FaultRates
+	Latency         time.Duration
+	ForcedConflicts []ForcedConflict
+	FreezeOnCommit  FreezeOnCommit
 }
 
 // Validate reports an unusable Options.
@@ -56,6 +72,22 @@ func (o Options) Validate() error {
 	if o.SellerTimeZone != "" {
 		if _, err := time.LoadLocation(o.SellerTimeZone); err != nil {
 			return fmt.Errorf("anroksim: SellerTimeZone: %w", err)
+		}
+	}
+	for _, id := range o.NoNexus {
+		if jurisdictions.byID[id] == nil {
+			return fmt.Errorf("anroksim: NoNexus: unknown jurisdiction id %q", id)
+		}
+	}
+	if err := o.FaultRates.validate(); err != nil {
+		return err
+	}
+	if o.Latency < 0 {
+		return fmt.Errorf("anroksim: negative Latency %s", o.Latency)
+	}
+	for _, c := range o.ForcedConflicts {
+		if err := c.normalize(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -69,8 +101,9 @@ type Server struct {
 	sellerLoc *time.Location // nil when the seller has no accounting zone
 	log       *slog.Logger
 	control   http.Handler
-	limiter   *rateLimiter
+	limiter   *keyedRateLimiter
 	faults    *faultInjector
+	noNexus   map[string]bool
 
 	requests  atomic.Int64
 	throttled atomic.Int64
@@ -81,6 +114,8 @@ type Server struct {
 	products  map[string]Product
 	customers map[string]string // id → name
 	txns      map[string]*storedTxn
+	certs     map[string]*storedCert
+	certNum   uint64 // numbers certificate ids
 	seq       uint64 // orders creations and modifications; never reused
 }
 
@@ -103,10 +138,15 @@ func New(opts Options) *Server {
 			s.sellerLoc, _ = time.LoadLocation(opts.SellerTimeZone)
 		}
 	}
-	s.limiter = newRateLimiter(opts.RequestsPerSecond)
+	s.noNexus = map[string]bool{}
+	for _, id := range opts.NoNexus {
+		s.noNexus[id] = true
+	}
+	s.limiter = newKeyedRateLimiter(opts.RequestsPerSecond)
 	s.faults = newFaultInjector(opts.Seed)
 	s.control = s.controlHandler()
 	s.resetState()
+	s.startFaults()
 	return s
 }
 
@@ -116,13 +156,31 @@ func (s *Server) resetState() {
 	s.products = defaultProducts()
 	s.customers = map[string]string{}
 	s.txns = map[string]*storedTxn{}
+	s.certs = map[string]*storedCert{}
+	s.certNum = 0
+}
+
+// startFaults puts in force the fault settings of the Options (already validated).
+func (s *Server) startFaults() {
+	f := s.faults
+	f.clear()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rates = s.opts.FaultRates
+	f.latency = s.opts.Latency
+	for _, c := range s.opts.ForcedConflicts {
+		_ = c.normalize()
+		f.conflicts = append(f.conflicts, c)
+	}
+	f.freeze = FreezeOnCommit{All: s.opts.FreezeOnCommit.All, IDs: slices.Clone(s.opts.FreezeOnCommit.IDs)}
 }
 
 // Reset returns the account to its starting state: the three default products, no
-// customers, no transactions, no faults, fresh counters and rate-limit window.
+// customers, transactions or certificates, the fault settings of the Options (none by
+// default), fresh counters and rate-limit windows.
 func (s *Server) Reset() {
 	s.resetState()
-	s.faults.clear()
+	s.startFaults()
 	s.limiter.reset()
 	s.requests.Store(0)
 	s.throttled.Store(0)
@@ -135,7 +193,7 @@ type Stats struct {
 	Requests int64 `json:"requests"`
 	// Throttled is the number of 429 answers.
 	Throttled int64 `json:"throttled"`
-	// Faults is the number of injected faults served (errors and delays).
+	// Faults is the number of injected faults served (errors, delays and forced 409s).
 	Faults int64 `json:"faults"`
 }
 
@@ -155,29 +213,73 @@ const maxRequestBody = 10 << 20
 // apiHandler serves one endpoint; arg is the id taken from the path, if any.
 type apiHandler func(s *Server, arg string, body []byte) (any, *apiError)
 
-// route maps an escaped request path to its endpoint.
-func route(escapedPath string) (apiHandler, string, bool) {
-	const txns = "/v1/seller/transactions/"
-	const products = "/v1/seller/products/"
-	switch escapedPath {
-	case txns + "createEphemeral":
-		return (*Server).handleCreateEphemeral, "", true
-	case txns + "createOrUpdate":
-		return (*Server).handleCreateOrUpdate, "", true
-	case txns + "createNegation":
-		return (*Server).handleCreateNegation, "", true
-	case txns + "list":
-		return (*Server).handleList, "", true
-	case products + "create":
-		return (*Server).handleProductCreate, "", true
+// endpoint is one Anrok API endpoint the simulator serves.
+type endpoint struct {
+	// name is how fault rules name it: "transactions/createOrUpdate", "certificates/get".
+	name   string
+	handle apiHandler
+	// path is the exact path, or for an endpoint with an id the parts around it.
+	path, idPrefix, idSuffix string
+}
+
+const (
+	pathTransactions = "/v1/seller/transactions/"
+	pathProducts     = "/v1/seller/products/"
+	pathCertificates = "/v1/seller/certificates/"
+)
+
+var endpoints = []endpoint{
+	{name: "transactions/createEphemeral", handle: (*Server).handleCreateEphemeral, path: pathTransactions + "createEphemeral"},
+	{name: "transactions/createOrUpdate", handle: (*Server).handleCreateOrUpdate, path: pathTransactions + "createOrUpdate"},
+	{name: "transactions/void", handle: (*Server).handleVoid, idPrefix: pathTransactions + "id:", idSuffix: "/void"},
+	{name: "transactions/createNegation", handle: (*Server).handleCreateNegation, path: pathTransactions + "createNegation"},
+	{name: "transactions/list", handle: (*Server).handleList, path: pathTransactions + "list"},
+	{name: "products/create", handle: (*Server).handleProductCreate, path: pathProducts + "create"},
+	{name: "products/get", handle: (*Server).handleProductGet, idPrefix: pathProducts + "externalId:", idSuffix: "/get"},
+	{name: "productTaxCategories/list", handle: (*Server).handleTaxCategoriesList, path: "/v1/seller/productTaxCategories/list"},
+	{name: "certificates/create", handle: (*Server).handleCertificateCreate, path: pathCertificates + "create"},
+	{name: "certificates/list", handle: (*Server).handleCertificateList, path: pathCertificates + "list"},
+	{name: "certificates/get", handle: (*Server).handleCertificateGet, idPrefix: pathCertificates + "id:", idSuffix: "/get"},
+	{name: "certificates/archive", handle: (*Server).handleCertificateArchive, idPrefix: pathCertificates + "id:", idSuffix: "/archive"},
+}
+
+// Endpoints lists the names of the endpoints the simulator serves, as fault rules name
+// them. A transactions endpoint may also be named without its "transactions/" prefix.
+func Endpoints() []string {
+	out := make([]string, len(endpoints))
+	for i, e := range endpoints {
+		out[i] = e.name
 	}
-	if id, ok := pathID(escapedPath, txns+"id:", "/void"); ok {
-		return (*Server).handleVoid, id, true
+	return out
+}
+
+// endpointName finds the canonical name of an endpoint.
+func endpointName(name string) (string, bool) {
+	name = strings.Trim(strings.TrimPrefix(strings.TrimSpace(name), "/v1/seller/"), "/")
+	for _, e := range endpoints {
+		if e.name == name || e.name == "transactions/"+name {
+			return e.name, true
+		}
 	}
-	if id, ok := pathID(escapedPath, products+"externalId:", "/get"); ok {
-		return (*Server).handleProductGet, id, true
+	return "", false
+}
+
+// route maps an escaped request path to its endpoint and the id in the path, if any.
+func route(escapedPath string) (endpoint, string, bool) {
+	for _, e := range endpoints {
+		if e.path != "" && e.path == escapedPath {
+			return e, "", true
+		}
 	}
-	return nil, "", false
+	for _, e := range endpoints {
+		if e.path != "" {
+			continue
+		}
+		if id, ok := pathID(escapedPath, e.idPrefix, e.idSuffix); ok {
+			return e, id, true
+		}
+	}
+	return endpoint{}, "", false
 }
 
 // pathID extracts the id of a path like prefix{id}suffix. The id is one escaped path
@@ -205,11 +307,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.requests.Add(1)
 
-	if !s.authorized(r) {
+	// Added latency holds every request, whatever its answer; like a slow network, it
+	// does not stop the request from being served once the client has gone.
+	if d := s.faults.getLatency(); d > 0 {
+		wait(r, d)
+	}
+
+	key, ok := s.authorized(r)
+	if !ok {
 		writeJSON(w, http.StatusUnauthorized, "Unauthorized: missing or invalid API key.")
 		return
 	}
-	handle, arg, ok := route(r.URL.EscapedPath())
+	ep, arg, ok := route(r.URL.EscapedPath())
 	if !ok {
 		writeJSON(w, http.StatusNotFound, "Not found: anroksim does not serve "+r.URL.Path)
 		return
@@ -220,9 +329,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Anrok's limit is per seller account and shared by all endpoints, counted before the
-	// request is looked at.
-	if allowed, retryAfter := s.limiter.allow(s.now()); !allowed {
+	// Anrok's limit is per seller account, which a sandbox key stands for, and shared by
+	// all endpoints; it is counted before the request is looked at.
+	if allowed, retryAfter := s.limiter.allow(key, s.now()); !allowed {
 		s.throttled.Add(1)
 		secs := int64((retryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
@@ -245,6 +354,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if code, forced := s.faults.conflictFor(ep.name); forced {
+		s.faulted.Add(1)
+		s.log.Info("anroksim: forcing a conflict", "type", code, "endpoint", ep.name)
+		writeJSON(w, http.StatusConflict, conflictBody{Type: code})
+		return
+	}
+
 	if f, ok := s.faults.next(); ok {
 		s.faulted.Add(1)
 		s.log.Info("anroksim: injecting fault", "kind", f.Kind, "delay", f.Delay, "path", r.URL.Path)
@@ -261,16 +377,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// After the delay the request is served as usual, even if the client has
 			// already given up: like a slow real server, the call may take effect
 			// without the client learning of it.
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-			}
+			wait(r, f.Delay)
 		}
 	}
 
-	out, apiErr := handle(s, arg, body)
+	out, apiErr := ep.handle(s, arg, body)
 	if apiErr != nil {
 		writeJSON(w, apiErr.status, apiErr.body)
 		return
@@ -278,17 +389,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// authorized checks the bearer key. Comparisons are constant-time so the simulator does
-// not teach clients to leak keys through timing either.
-func (s *Server) authorized(r *http.Request) bool {
+// wait holds a request for d, or until its client gives up.
+func wait(r *http.Request, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
+// authorized checks the bearer key and returns it. Comparisons are constant-time so the
+// simulator does not teach clients to leak keys through timing either.
+func (s *Server) authorized(r *http.Request) (string, bool) {
 	key, ok := bearer(r)
 	if !ok {
-		return false
+		return "", false
 	}
 	if s.opts.APIKey == "" {
-		return true
+		return key, true
 	}
-	return subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) == 1
+	return key, subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.APIKey)) == 1
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -153,13 +153,26 @@ func TestOregonHasNoSalesTax(t *testing.T) {
 	assert.Equal(t, "jurisHasNoTax", a.LineItems[0].Jurises[0].NotTaxedReason.Type)
 }
 
+// The simulated seller is registered in every US state by default (Florida simply does
+// not tax SaaS); Options.NoNexus takes registrations away. Countries the data file lists
+// as notCollecting (Japan) never collect.
 func TestStatesWithoutNexusAreNotCollecting(t *testing.T) {
-	s, _ := newSim(t, Options{})
+	s, _ := newSim(t, Options{NoNexus: []string{"us-FL", "us-WA"}})
 	a := ephemeral(t, s, txnTo(obj{"city": "Miami", "region": "FL", "country": "US"}, line("l", ProductSaaS1, 10000)))
 	assert.Equal(t, "Florida", a.LineItems[0].Jurises[0].Name)
 	assert.Equal(t, "notCollecting", a.LineItems[0].Jurises[0].NotTaxedReason.Type)
+	a = ephemeral(t, s, txnTo(obj{"city": "Seattle", "region": "WA", "country": "US"}, line("l", ProductSaaS1, 10000)))
+	require.Len(t, a.LineItems[0].Jurises, 2)
+	for _, j := range a.LineItems[0].Jurises {
+		assert.Equal(t, "notCollecting", j.NotTaxedReason.Type, "a state without nexus takes its locals along: %s", j.Name)
+	}
 	a = ephemeral(t, s, txnTo(obj{"country": "JP"}, line("l", ProductSaaS1, 10000)))
 	assert.Equal(t, "notCollecting", a.LineItems[0].Jurises[0].NotTaxedReason.Type)
+
+	registered, _ := newSim(t, Options{})
+	a = ephemeral(t, registered, txnTo(obj{"city": "Miami", "region": "FL", "country": "US"}, line("l", ProductSaaS1, 10000)))
+	assert.Equal(t, "productNotTaxed", a.LineItems[0].Jurises[0].NotTaxedReason.Type)
+	assert.Panics(t, func() { New(Options{NoNexus: []string{"us-XX"}}) })
 }
 
 func TestNotTaxableProductIsNotTaxedAnywhere(t *testing.T) {
@@ -199,9 +212,11 @@ func TestVATIsChargedAtTheCustomerCountrysStandardRate(t *testing.T) {
 
 func TestEUAndUKBusinessCustomersWithATaxIDAreReverseCharged(t *testing.T) {
 	s, _ := newSim(t, Options{})
-	for _, tc := range []struct{ country, idType string }{{"DE", "euVrn"}, {"FR", "genericVatNumber"}, {"GB", "genericVatNumber"}} {
+	for _, tc := range []struct{ country, idType, number string }{
+		{"DE", "euVrn", "DE123456789"}, {"FR", "genericVatNumber", "FR12345678901"}, {"GB", "genericVatNumber", "GB123456789"},
+	} {
 		body := txnTo(obj{"country": tc.country}, line("l", ProductSaaS1, 10000))
-		body["customerTaxIds"] = []obj{{"type": tc.idType, "value": tc.country + "123456789"}}
+		body["customerTaxIds"] = []obj{{"type": tc.idType, "value": tc.number}}
 		a := ephemeral(t, s, body)
 		j := a.LineItems[0].Jurises[0]
 		assert.Nil(t, j.Taxes, tc.country)

@@ -262,17 +262,18 @@ func (s *Server) evaluate(in txnInput) (calcResult, *apiError) {
 		products[i] = p
 	}
 
-	jurises, ok := resolveAddress(in.address)
+	jurises, ok := jurisdictions.resolve(in.address)
 	if !ok {
 		return calcResult{}, conflict(codeCustomerAddressCouldNotResolve)
 	}
 
-	// Any VAT registration of the customer makes the sale business-to-business, which
-	// VAT countries reverse-charge to the customer.
-	reverseCharge := len(in.taxIDs) > 0
+	// A plausible VAT number of the customer's country makes the sale business-to-
+	// business, which VAT countries reverse-charge to the customer; an exemption
+	// certificate in force on the tax date exempts the customer in its states.
+	ctx := &taxContext{noNexus: s.noNexus, exemptStates: s.exemptStatesLocked(in.customerID, taxDate), taxIDs: in.taxIDs}
 	lines := make([]lineResult, len(in.lines))
 	for i, li := range in.lines {
-		lr, supported := computeLine(li, products[i], jurises, reverseCharge)
+		lr, supported := computeLine(li, products[i], jurises, ctx)
 		if !supported {
 			return calcResult{}, &apiError{status: http.StatusConflict, body: conflictBody{Type: codeProductTaxCategoryNotSupportedForJuris, ProductExternalID: li.productExternalID}}
 		}
@@ -348,6 +349,10 @@ func (s *Server) handleCreateOrUpdate(_ string, body []byte) (any, *apiError) {
 		version: version, at: now, input: in, result: res,
 		request: compactJSON(body), response: respJSON,
 	})
+	if version == 1 && s.faults.freezeOnCommit().applies(in.id) {
+		// A forced freeze: as if Anrok had filed the transaction right after saving it.
+		existing.frozen = true
+	}
 	return json.RawMessage(respJSON), nil
 }
 

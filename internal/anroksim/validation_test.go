@@ -240,7 +240,7 @@ func TestEveryEndpointNeedsABearerKey(t *testing.T) {
 
 func TestUnknownPathsAndMethods(t *testing.T) {
 	s, _ := newSim(t, Options{})
-	assert.Equal(t, http.StatusNotFound, post(t, s, "/v1/seller/certificates/list", obj{}).status)
+	assert.Equal(t, http.StatusNotFound, post(t, s, "/v1/seller/filings/list", obj{}).status)
 	req, _ := http.NewRequest(http.MethodGet, pathEphemeral, nil)
 	req.Header.Set("Authorization", "Bearer k")
 	rec := httptest.NewRecorder()

@@ -3,11 +3,19 @@
 //
 //	anrok-sim -addr 127.0.0.1:8091 [-api-key K] [-rps N] [-control-token T]
 //	          [-seller-time-zone Z] [-seed S] [-log-level debug|info|warn|error]
+//	          [-no-nexus us-FL,au]
+//	          [-fault-rate-5xx P] [-fault-rate-external P] [-fault-rate-timeout P]
+//	          [-timeout-delay D] [-latency D] [-force-409 RULES] [-force-frozen true|IDS]
 //
 // Every flag can also come from the environment (ANROK_SIM_ADDR, ANROK_SIM_API_KEY,
 // ANROK_SIM_RPS, ANROK_SIM_CONTROL_TOKEN, ANROK_SIM_SELLER_TIME_ZONE, ANROK_SIM_SEED,
-// ANROK_SIM_LOG_LEVEL); a flag on the command line wins. It stops gracefully on SIGINT or
-// SIGTERM.
+// ANROK_SIM_LOG_LEVEL, ANROK_SIM_NO_NEXUS, ANROK_SIM_FAULT_RATE_5XX,
+// ANROK_SIM_FAULT_RATE_EXTERNAL, ANROK_SIM_FAULT_RATE_TIMEOUT, ANROK_SIM_TIMEOUT_DELAY,
+// ANROK_SIM_LATENCY, ANROK_SIM_FORCE_409, ANROK_SIM_FORCE_FROZEN); a flag on the command
+// line wins. The rate limit is per API key and defaults to Anrok's real 10 requests per
+// second. The fault settings are those of one simulator instance; they can be changed at
+// run time under /_sim/faults and come back on POST /_sim/reset. -help describes them. It
+// stops gracefully on SIGINT or SIGTERM.
 package main
 
 import (
@@ -22,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,6 +65,42 @@ type config struct {
 	sim      anroksim.Options
 }
 
+const usageHeader = `Usage: anrok-sim [flags]
+
+Serves a simulation of Anrok's seller API (the no-account Anrok sandbox): transactions,
+products, product tax categories and exemption certificates, with Anrok's error shapes and
+a rate limit per API key. Its rates are a simulation for testing, not tax advice.
+
+Every flag can also be set by the environment variable named in its description; a flag
+given on the command line wins.
+
+Fault injection (per simulator instance; also at run time under /_sim/faults):
+  -fault-rate-5xx P       ANROK_SIM_FAULT_RATE_5XX       share of requests answered 500 (0..1)
+  -fault-rate-external P  ANROK_SIM_FAULT_RATE_EXTERNAL  share answered 409 externalServiceError
+  -fault-rate-timeout P   ANROK_SIM_FAULT_RATE_TIMEOUT   share held for -timeout-delay, then served
+  -timeout-delay D        ANROK_SIM_TIMEOUT_DELAY        how long a timeout holds (default 35s)
+  -latency D              ANROK_SIM_LATENCY              added to every request ("250ms")
+  -force-409 RULES        ANROK_SIM_FORCE_409            comma-separated "[endpoint=]code[:count]":
+      answer 409 {"type": code} on every request ("externalServiceError"), on the next count
+      requests ("externalServiceError:3") or on every request to one endpoint
+      ("createOrUpdate=customerAddressCouldNotResolve"; endpoints are listed below)
+  -force-frozen V         ANROK_SIM_FORCE_FROZEN         "true": every transaction createOrUpdate
+      creates is frozen for filing at once, so its next createOrUpdate or void answers 409
+      transactionFrozenForFiling; or a comma-separated list of transaction ids to freeze so
+  The order: latency, then forced 409s, then the random faults. POST /_sim/reset restores
+  these settings; DELETE /_sim/faults clears them.
+
+Control endpoints (open unless -control-token is set):
+  GET /_sim/faults, DELETE /_sim/faults, PUT /_sim/faults/rates, PUT /_sim/faults/latency,
+  POST|DELETE /_sim/faults/conflicts, PUT /_sim/faults/frozen, POST /_sim/faults,
+  GET /_sim/transactions[/{id}], POST /_sim/transactions/{id}/freeze, GET /_sim/certificates,
+  GET /_sim/products, POST /_sim/customers, GET /_sim/stats, POST /_sim/reset
+
+Endpoint names for -force-409 (a transactions/ prefix may be left out):
+%s
+Flags:
+`
+
 // parseConfig reads flags, with defaults taken from the environment.
 func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
 	env := func(name, fallback string) string {
@@ -66,13 +111,25 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 	fs := flag.NewFlagSet("anrok-sim", flag.ContinueOnError)
 	fs.SetOutput(usage)
+	fs.Usage = func() {
+		fmt.Fprintf(usage, usageHeader, wrap(anroksim.Endpoints(), "  ", 90))
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", env("ANROK_SIM_ADDR", "127.0.0.1:8091"), "listen address (env ANROK_SIM_ADDR)")
 	apiKey := fs.String("api-key", env("ANROK_SIM_API_KEY", ""), "the only API key accepted; empty accepts any (env ANROK_SIM_API_KEY)")
-	rps := fs.String("rps", env("ANROK_SIM_RPS", "0"), "requests per second allowed, 0 for no limit; Anrok's is 10 (env ANROK_SIM_RPS)")
+	rps := fs.String("rps", env("ANROK_SIM_RPS", "10"), "requests per second allowed per API key, 0 for no limit; Anrok's is 10 (env ANROK_SIM_RPS)")
 	controlToken := fs.String("control-token", env("ANROK_SIM_CONTROL_TOKEN", ""), "bearer token for the /_sim/ endpoints; empty leaves them open (env ANROK_SIM_CONTROL_TOKEN)")
 	zone := fs.String("seller-time-zone", env("ANROK_SIM_SELLER_TIME_ZONE", "UTC"), "the seller's accounting time zone (env ANROK_SIM_SELLER_TIME_ZONE)")
 	seed := fs.String("seed", env("ANROK_SIM_SEED", "1"), "seed of the random fault draws (env ANROK_SIM_SEED)")
 	level := fs.String("log-level", env("ANROK_SIM_LOG_LEVEL", "info"), "debug, info, warn or error (env ANROK_SIM_LOG_LEVEL)")
+	noNexus := fs.String("no-nexus", env("ANROK_SIM_NO_NEXUS", ""), "comma-separated jurisdiction ids where the seller is not registered (notCollecting), e.g. us-FL,au (env ANROK_SIM_NO_NEXUS)")
+	rate5xx := fs.String("fault-rate-5xx", env("ANROK_SIM_FAULT_RATE_5XX", "0"), "share of requests answered 500, 0..1 (env ANROK_SIM_FAULT_RATE_5XX)")
+	rateExternal := fs.String("fault-rate-external", env("ANROK_SIM_FAULT_RATE_EXTERNAL", "0"), "share of requests answered 409 externalServiceError, 0..1 (env ANROK_SIM_FAULT_RATE_EXTERNAL)")
+	rateTimeout := fs.String("fault-rate-timeout", env("ANROK_SIM_FAULT_RATE_TIMEOUT", "0"), "share of requests held for -timeout-delay before being served, 0..1 (env ANROK_SIM_FAULT_RATE_TIMEOUT)")
+	timeoutDelay := fs.String("timeout-delay", env("ANROK_SIM_TIMEOUT_DELAY", anroksim.DefaultTimeoutDelay.String()), "how long a timeout fault holds a request (env ANROK_SIM_TIMEOUT_DELAY)")
+	latency := fs.String("latency", env("ANROK_SIM_LATENCY", "0s"), "latency added to every request, e.g. 250ms (env ANROK_SIM_LATENCY)")
+	force409 := fs.String("force-409", env("ANROK_SIM_FORCE_409", ""), "forced 409 rules \"[endpoint=]code[:count]\", comma-separated (env ANROK_SIM_FORCE_409)")
+	forceFrozen := fs.String("force-frozen", env("ANROK_SIM_FORCE_FROZEN", ""), "\"true\" freezes every transaction for filing on creation; or comma-separated transaction ids (env ANROK_SIM_FORCE_FROZEN)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -92,17 +149,69 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if err != nil {
 		return config{}, fmt.Errorf("seed %q is not a non-negative number", *seed)
 	}
+	var rates anroksim.FaultRates
+	for _, p := range []struct {
+		name, value string
+		dst         *float64
+	}{{"fault-rate-5xx", *rate5xx, &rates.ServerError}, {"fault-rate-external", *rateExternal, &rates.ExternalServiceError}, {"fault-rate-timeout", *rateTimeout, &rates.Timeout}} {
+		if *p.dst, err = strconv.ParseFloat(strings.TrimSpace(p.value), 64); err != nil {
+			return config{}, fmt.Errorf("%s %q is not a number", p.name, p.value)
+		}
+	}
+	if rates.TimeoutDelay, err = time.ParseDuration(*timeoutDelay); err != nil {
+		return config{}, fmt.Errorf("timeout-delay: %w", err)
+	}
+	lat, err := time.ParseDuration(*latency)
+	if err != nil {
+		return config{}, fmt.Errorf("latency: %w", err)
+	}
+	conflicts, err := anroksim.ParseForcedConflicts(*force409)
+	if err != nil {
+		return config{}, fmt.Errorf("force-409: %w", err)
+	}
+	var nexus []string
+	for _, id := range strings.Split(*noNexus, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			nexus = append(nexus, id)
+		}
+	}
 	cfg.sim = anroksim.Options{
 		APIKey:            *apiKey,
 		ControlToken:      *controlToken,
 		RequestsPerSecond: n,
 		SellerTimeZone:    *zone,
 		Seed:              s,
+		NoNexus:           nexus,
+		FaultRates:        rates,
+		Latency:           lat,
+		ForcedConflicts:   conflicts,
+		FreezeOnCommit:    anroksim.ParseFreezeOnCommit(*forceFrozen),
 	}
 	if err := cfg.sim.Validate(); err != nil {
 		return config{}, err
 	}
 	return cfg, nil
+}
+
+// wrap joins words with ", " into indented lines of at most width characters.
+func wrap(words []string, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for i, w := range words {
+		if i < len(words)-1 {
+			w += ","
+		}
+		if len(line)+1+len(w) > width && line != indent {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line + "\n")
+	return b.String()
 }
 
 // run serves until ctx ends, then drains in-flight requests. onListen, if set, learns the
@@ -126,6 +235,18 @@ func run(ctx context.Context, cfg config, logger *slog.Logger, onListen func(net
 		"api_key_required", cfg.sim.APIKey != "",
 		"control_token_required", cfg.sim.ControlToken != "",
 	)
+	if o := cfg.sim; o.FaultRates != (anroksim.FaultRates{TimeoutDelay: o.FaultRates.TimeoutDelay}) || o.Latency > 0 ||
+		len(o.ForcedConflicts) > 0 || o.FreezeOnCommit.All || len(o.FreezeOnCommit.IDs) > 0 {
+		logger.Warn("anrok-sim injecting faults",
+			"rate_5xx", o.FaultRates.ServerError,
+			"rate_external", o.FaultRates.ExternalServiceError,
+			"rate_timeout", o.FaultRates.Timeout,
+			"latency", o.Latency,
+			"forced_409", len(o.ForcedConflicts),
+			"freeze_all", o.FreezeOnCommit.All,
+			"freeze_ids", len(o.FreezeOnCommit.IDs),
+		)
+	}
 	if onListen != nil {
 		onListen(ln.Addr())
 	}
