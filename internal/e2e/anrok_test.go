@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -272,4 +275,63 @@ func TestRateLimitStormStillCommitsEveryInvoiceOnce(t *testing.T) {
 	if s.anrok.Stats().Throttled == 0 {
 		t.Fatal("no 429 was served: the storm did not happen")
 	}
+}
+
+// An exemption certificate on file in Anrok for a Massachusetts customer (linked by the
+// customer id taxflow sends) exempts it there; an otherwise identical customer without one
+// pays Massachusetts tax.
+func TestExemptMassachusettsCustomerPaysNoTax(t *testing.T) {
+	s := newStack(t)
+	s.loadDemo()
+	_, denver := s.call("GET", "/v1/customers/cust-denver", nil)
+	boston := map[string]string{"line1": "1 Federal St", "city": "Boston", "region": "MA", "postal_code": "02110", "country": "US"}
+	for _, id := range []string{"cust-boston-exempt", "cust-boston"} {
+		if code, body := s.call("PUT", "/v1/customers/"+id, map[string]any{
+			"name": "Boston " + id, "billing_address": boston, "billing_configurations": denver["billing_configurations"],
+		}); code != 201 {
+			t.Fatalf("%d %v", code, body)
+		}
+	}
+	// The seller files the certificate in Anrok (here through the simulator's Anrok API).
+	certificate := map[string]any{
+		"customerId": "taxflow-demo:cust-boston-exempt", "customerName": "Boston exempt",
+		"effectiveDateBegin": "2026-01-01",
+		"certificateFile":    map[string]string{"name": "st-2.pdf", "contentsBase64": "JVBERi0xLjQK"},
+		"jurises":            []map[string]string{{"jurisId": "us-MA"}},
+	}
+	if code, body := postAnrok(t, s.anrokURL, s.opts.AnrokKey, "/v1/seller/certificates/create", certificate); code != 200 {
+		t.Fatalf("certificate: %d %s", code, body)
+	}
+	exempt, taxed := "inv-ma-exempt-"+s.opts.RunID, "inv-ma-"+s.opts.RunID
+	s.postInvoice(exempt, "cust-boston-exempt", "usd", line("l1", "platform-fee", 10000))
+	s.postInvoice(taxed, "cust-boston", "usd", line("l1", "platform-fee", 10000))
+	if st := s.waitFor(exempt, status("finalized")); st.Tax != 0 {
+		t.Fatalf("the exempt customer paid tax %d", st.Tax)
+	}
+	if st := s.waitFor(taxed, status("finalized")); st.Tax <= 0 {
+		t.Fatalf("the customer without a certificate paid tax %d", st.Tax)
+	}
+	_, body := s.call("GET", "/v1/invoices/"+exempt, nil)
+	entry := body["lines"].([]any)[0].(map[string]any)["tax_breakdown"].([]any)[0].(map[string]any)
+	if entry["jurisdiction"] != "Massachusetts" || entry["not_taxed_reason"] != "exempt" || entry["exempt_reason"] != "customerExempt" {
+		t.Fatalf("breakdown entry %v", entry)
+	}
+	if tx := s.stripeInvoicesOf(exempt)[0].Lines[0].Taxes; len(tx) == 0 || tx[0].TaxabilityReason != "customer_exempt" {
+		t.Fatalf("Stripe line taxes %+v", tx)
+	}
+}
+
+func postAnrok(t *testing.T, base, key, path string, body any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
 }
