@@ -335,3 +335,27 @@ func postAnrok(t *testing.T, base, key, path string, body any) (int, string) {
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(out)
 }
+
+// A credit line (a negative amount) goes to Anrok as is and comes back with negative tax;
+// Stripe and Anrok agree on the net.
+func TestCreditLineReducesTheTaxInBothSystems(t *testing.T) {
+	s := newStack(t)
+	s.loadDemo()
+	id := "inv-credit-" + s.opts.RunID
+	s.postInvoice(id, "cust-denver", "usd", line("l1", "platform-fee", 15000), line("l2", "platform-fee", -5000))
+	st := s.waitFor(id, func(st demo.InvoiceState) bool { return st.Status == "finalized" || st.Status == "failed" })
+	if st.Status != "finalized" {
+		t.Fatalf("%+v", st)
+	}
+	tx, _ := s.anrokTransaction(id)
+	if lines := sentLines(t, tx); lines[1]["amount"].(float64) != -5000 {
+		t.Fatalf("Anrok got %v", lines)
+	}
+	// 15000 × 4.81% = 721.5 → 722; −5000 × 4.81% = −240.5 → −241.
+	if st.Subtotal != 10000 || st.Tax != 722-241 || tx.TaxAmountToCollect != st.Tax {
+		t.Fatalf("subtotal %d tax %d, Anrok %d", st.Subtotal, st.Tax, tx.TaxAmountToCollect)
+	}
+	if si := s.stripeInvoicesOf(id)[0]; si.TotalTax != st.Tax || si.Total != 10000+st.Tax {
+		t.Fatalf("Stripe tax %d total %d", si.TotalTax, si.Total)
+	}
+}
