@@ -246,3 +246,29 @@ func TestRepeatedPostOnTheRealStackMakesOneInvoiceEverywhere(t *testing.T) {
 		t.Fatalf("Anrok transaction version %d, want 1", tx.Version)
 	}
 }
+
+// Anrok refuses to void a transaction frozen for filing: the void becomes a negation (the
+// exact inverse, under a derived id), and the Stripe invoice is voided all the same.
+func TestVoidOfAFrozenTransactionIsANegation(t *testing.T) {
+	s := newStack(t)
+	res := s.loadDemo()
+	id := res.Invoices[0].ID
+	s.waitFor(id, status("finalized"))
+	if err := s.anrok.Freeze("taxflow-demo:" + id); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := s.call("POST", "/v1/invoices/"+id+"/void", nil); code != 202 {
+		t.Fatalf("void: %d %v", code, body)
+	}
+	st := s.waitFor(id, func(st demo.InvoiceState) bool { return st.TaxStatus == "negated" })
+	if st.Status != "void" || s.stripeInvoicesOf(id)[0].Status != "void" {
+		t.Fatalf("state %+v", st)
+	}
+	neg, ok := s.anrok.Transaction("taxflow-demo:" + id + ":void")
+	if !ok || neg.NegationOf != "taxflow-demo:"+id || neg.TaxAmountToCollect != -722 {
+		t.Fatalf("negation %+v %v", neg, ok)
+	}
+	if orig, _ := s.anrokTransaction(id); orig.Status != anroksim.StatusCommitted {
+		t.Fatalf("the frozen original is %s", orig.Status)
+	}
+}
