@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/taxflow/taxflow/internal/billing"
 	"github.com/taxflow/taxflow/internal/failure"
 	"github.com/taxflow/taxflow/internal/invoicing"
@@ -52,6 +54,11 @@ type CheckResult struct {
 	OnTaxTimeout      string
 	Subtotal          int64
 	Lines             int
+	// LeaveAsDraft: stop before Stripe finalization; a person finalizes in Stripe.
+	LeaveAsDraft bool `json:",omitempty"`
+	// SkipBelow is the currency's Stripe minimum when the account skips invoices whose total
+	// is under it (0: nothing is skipped).
+	SkipBelow int64 `json:",omitempty"`
 }
 
 // CheckInvoice checks an invoice against the current configuration before any provider
@@ -85,10 +92,6 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 			fmt.Sprintf("products %s have no anrok_product_id and Anrok connection %s has no fallback_product_id: map them with PUT /v1/products/{id} or set a fallback product, then retry",
 				strings.Join(mapping.Unmapped, ", "), b.Anrok.ID))
 	}
-	if b.Settings.TaxMode != invoicing.TaxModeAnrokAPI {
-		return CheckResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_mode_not_supported",
-			fmt.Sprintf("Stripe account %s uses tax_mode %q, which this taxflow version does not run: set tax_mode anrok_api", b.StripeAccount.ID, b.Settings.TaxMode))
-	}
 	q := a.Store.Queries
 	if err := q.SetInvoiceAnrokConnection(ctx, sqldb.SetInvoiceAnrokConnectionParams{ID: in.InvoiceID, AnrokConnectionID: &b.Anrok.ID}); err != nil {
 		return CheckResult{}, fmt.Errorf("record connection: %w", err)
@@ -120,7 +123,19 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 		OnTaxTimeout:      b.Settings.OnTaxTimeout,
 		Subtotal:          b.Invoice.Subtotal,
 		Lines:             len(b.Lines),
+		LeaveAsDraft:      b.Settings.LeaveAsDraft,
+		SkipBelow:         skipBelow(b),
 	}, nil
+}
+
+func skipBelow(b *invoiceBundle) int64 {
+	if !b.Settings.SkipBelowMinimum {
+		return 0
+	}
+	if c, ok := money.LookupCurrency(b.Invoice.Currency); ok {
+		return c.StripeMinimum
+	}
+	return 0
 }
 
 // DraftResult names the provider's draft.
@@ -168,6 +183,10 @@ func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (Draf
 			d.DaysUntilDue = *b.Settings.DaysUntilDue
 		}
 	}
+	if b.Settings.AlignEffectiveAt {
+		d.EffectiveAt = invoicing.LastDayOfPeriod(b.Invoice.PeriodStart, b.Invoice.PeriodEnd)
+	}
+	d.AutomaticTax = b.Settings.TaxMode == invoicing.TaxModeStripeApp
 	inv, err := p.CreateDraft(ctx, providerCall(ctx, in), d)
 	if err != nil {
 		return DraftResult{}, err
@@ -183,7 +202,9 @@ func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (Draf
 
 // TaxSummary is the outcome of a tax call.
 type TaxSummary struct {
-	Tax                int64
+	Tax int64
+	// Total is the invoice's total with this tax (tax inside tax-inclusive lines counted once).
+	Total              int64 `json:",omitempty"`
 	TransactionID      string
 	TransactionVersion int64
 }
@@ -236,10 +257,11 @@ func (a *Activities) computeTax(ctx context.Context, in InvoiceRef, commit bool)
 	if err := res.Allocate(); err != nil {
 		return TaxSummary{}, failure.NeedsPersonError(failure.ProviderAnrok, "tax_answer_unusable", err.Error())
 	}
-	if err := a.saveTaxResult(ctx, b, kind, engine.Name(), res, status); err != nil {
+	exclusive, err := a.saveTaxResult(ctx, b, kind, engine.Name(), res, status)
+	if err != nil {
 		return TaxSummary{}, err
 	}
-	return TaxSummary{Tax: res.Tax, TransactionID: res.TransactionID, TransactionVersion: res.TransactionVersion}, nil
+	return TaxSummary{Tax: res.Tax, Total: b.Invoice.Subtotal + exclusive, TransactionID: res.TransactionID, TransactionVersion: res.TransactionVersion}, nil
 }
 
 // matchLines checks that the engine answered for every line, by id (never by position).
@@ -296,7 +318,8 @@ func (a *Activities) taxRequest(b *invoiceBundle) (tax.Request, error) {
 	return req, nil
 }
 
-func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, engine string, res tax.Result, status invoicing.TaxStatus) error {
+// saveTaxResult stores a tax answer and returns the part of it not included in line amounts.
+func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, engine string, res tax.Result, status invoicing.TaxStatus) (int64, error) {
 	calculatedAt := res.CalculatedAt
 	if calculatedAt.IsZero() {
 		calculatedAt = a.now()
@@ -313,7 +336,7 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 	for _, l := range res.Lines {
 		breakdown, err := json.Marshal(l.Breakdown)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		raw := l.Raw
 		if len(raw) == 0 {
@@ -333,7 +356,7 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 	if kind == "committed" {
 		next = invoicing.StepFinalize
 	}
-	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+	return exclusiveTax, a.Store.InTx(ctx, func(q *sqldb.Queries) error {
 		inv, err := q.GetInvoiceForUpdate(ctx, b.Invoice.ID)
 		if err != nil {
 			return err
@@ -382,6 +405,9 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 // LinesInput asks for the draft's lines to be written with the invoice's calculated tax.
 type LinesInput struct {
 	InvoiceRef
+	// WithoutTax writes the lines with no tax amounts: the provider computes tax itself
+	// (stripe_app), or the tax deadline passed under a policy that goes on without it.
+	WithoutTax bool `json:",omitempty"`
 	// KnownEmpty: the workflow created the draft and has not written lines before, so the
 	// draft need not be read first.
 	KnownEmpty bool
@@ -412,7 +438,11 @@ func (a *Activities) writeDraftLines(ctx context.Context, in LinesInput) (LinesR
 	if err != nil {
 		return LinesResult{}, err
 	}
-	lines, err := a.stripeLines(ctx, b, "calculated")
+	kind := "calculated"
+	if in.WithoutTax {
+		kind = ""
+	}
+	lines, err := a.stripeLines(ctx, b, kind)
 	if err != nil {
 		return LinesResult{}, err
 	}
@@ -456,8 +486,17 @@ func (a *Activities) saveStripeLineIDs(ctx context.Context, invoiceID string, in
 	return a.Store.SetLinesStripeIDs(ctx, sqldb.SetLinesStripeIDsParams{InvoiceID: invoiceID, LineIds: ids, LineItemIds: lineItems, InvoiceItemIds: items})
 }
 
-// stripeLines builds the Stripe lines of an invoice with the tax of the given kind.
+// stripeLines builds the Stripe lines of an invoice with the tax of the given kind ("" for
+// lines without tax).
 func (a *Activities) stripeLines(ctx context.Context, b *invoiceBundle, kind string) ([]billing.Line, error) {
+	if kind == "" {
+		sources := make([]invoicing.StripeLineSource, 0, len(b.Lines))
+		for _, l := range b.Lines {
+			p := b.Products[l.ProductID]
+			sources = append(sources, invoicing.StripeLineSource{Line: l, ProductName: p.Name, StripeProduct: deref(p.StripeProductID)})
+		}
+		return invoicing.StripeInvoiceLines(sources, b.Settings, b.Invoice.Currency, b.Invoice.PeriodStart, b.Invoice.PeriodEnd), nil
+	}
 	results, err := a.Store.ListLineTaxResults(ctx, sqldb.ListLineTaxResultsParams{InvoiceID: b.Invoice.ID, Kind: kind})
 	if err != nil {
 		return nil, fmt.Errorf("load %s tax: %w", kind, err)
@@ -470,28 +509,19 @@ func (a *Activities) stripeLines(ctx context.Context, b *invoiceBundle, kind str
 		}
 		byLine[r.LineID] = bd
 	}
-	out := make([]billing.Line, 0, len(b.Lines))
+	sources := make([]invoicing.StripeLineSource, 0, len(b.Lines))
 	for _, l := range b.Lines {
 		bd, ok := byLine[l.ID]
 		if !ok {
 			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_missing", fmt.Sprintf("line %s has no %s tax: retry the invoice", l.ID, kind))
 		}
+		if bd == nil {
+			bd = []tax.BreakdownEntry{}
+		}
 		p := b.Products[l.ProductID]
-		out = append(out, billing.Line{
-			LineID:       l.ID,
-			Description:  invoicing.LineDescription(l, p.Name),
-			Currency:     b.Invoice.Currency,
-			Amount:       l.Amount,
-			TaxInclusive: l.TaxInclusive,
-			Quantity:     l.Quantity,
-			UnitPrice:    l.UnitPrice,
-			ProductRef:   deref(p.StripeProductID),
-			PeriodStart:  b.Invoice.PeriodStart,
-			PeriodEnd:    b.Invoice.PeriodEnd,
-			Taxes:        invoicing.StripeLineTaxes(l.Amount, bd, l.TaxInclusive),
-		})
+		sources = append(sources, invoicing.StripeLineSource{Line: l, ProductName: p.Name, StripeProduct: deref(p.StripeProductID), Breakdown: bd})
 	}
-	return out, nil
+	return invoicing.StripeInvoiceLines(sources, b.Settings, b.Invoice.Currency, b.Invoice.PeriodStart, b.Invoice.PeriodEnd), nil
 }
 
 // FinalizeResult is the finalized Stripe invoice.
@@ -505,15 +535,36 @@ type FinalizeResult struct {
 	Mismatch *FailureDetails `json:",omitempty"`
 }
 
-// FinalizeStripeInvoice makes the draft carry exactly the committed tax (rewriting it only
-// when what was last written differs), checks that the draft's tax equals the tax Anrok
-// recorded, and finalizes the invoice.
-func (a *Activities) FinalizeStripeInvoice(ctx context.Context, in InvoiceRef) (FinalizeResult, error) {
+// Finalization modes (FinalizeInput.Mode).
+const (
+	// FinalizeCommitted: the draft must carry the tax committed in Anrok (anrok_api).
+	FinalizeCommitted = ""
+	// FinalizeWithoutTax: the tax deadline passed under the finalize policy; the lines
+	// carry no tax and nothing was committed.
+	FinalizeWithoutTax = "without_tax"
+	// FinalizeStripeTax: Stripe computed the tax (the Anrok Stripe app); it is read back.
+	FinalizeStripeTax = "stripe_app"
+	// FinalizeStripeTaxIncomplete: the Anrok Stripe app never delivered; automatic tax is
+	// turned off and the invoice finalized without tax (finalize policy).
+	FinalizeStripeTaxIncomplete = "stripe_app_without_tax"
+)
+
+// FinalizeInput asks for the invoice's Stripe finalization.
+type FinalizeInput struct {
+	InvoiceRef
+	Mode string `json:",omitempty"`
+}
+
+// FinalizeStripeInvoice finalizes the invoice's Stripe draft. With committed tax it first
+// makes the draft carry exactly that tax (rewriting it only when what was last written
+// differs) and checks it against the tax Anrok recorded; with Stripe's own tax it reads the
+// finalized tax back.
+func (a *Activities) FinalizeStripeInvoice(ctx context.Context, in FinalizeInput) (FinalizeResult, error) {
 	res, err := a.finalizeStripeInvoice(ctx, in)
 	return res, temporalError(err)
 }
 
-func (a *Activities) finalizeStripeInvoice(ctx context.Context, in InvoiceRef) (FinalizeResult, error) {
+func (a *Activities) finalizeStripeInvoice(ctx context.Context, in FinalizeInput) (FinalizeResult, error) {
 	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
 	if err != nil {
 		return FinalizeResult{}, err
@@ -522,40 +573,20 @@ func (a *Activities) finalizeStripeInvoice(ctx context.Context, in InvoiceRef) (
 		return FinalizeResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeStripeInvoiceNotCreated, "the invoice has no Stripe draft recorded: retry it")
 	}
 	ext := *b.Invoice.StripeInvoiceID
-	committed, err := a.Store.GetTaxResult(ctx, sqldb.GetTaxResultParams{InvoiceID: b.Invoice.ID, Kind: "committed"})
-	if err != nil {
-		if store.IsNotFound(err) {
-			return FinalizeResult{}, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_not_committed", "the invoice has no committed tax: retry it")
-		}
-		return FinalizeResult{}, fmt.Errorf("load committed tax: %w", err)
-	}
 	p, err := a.stripeFor(b.StripeAccount)
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	lines, err := a.stripeLines(ctx, b, "committed")
-	if err != nil {
-		return FinalizeResult{}, err
-	}
-	call := providerCall(ctx, in)
-	if fp := taxFingerprint(lines); deref(b.Invoice.StripeDraftTaxFingerprint) != fp {
-		// The draft carries another answer than the committed one (rates changed since the
-		// calculation, or an earlier round wrote something else): rewrite it first.
-		cur, err := p.Get(ctx, ext)
-		if err != nil {
+	call := providerCall(ctx, in.InvoiceRef)
+	var committed sqldb.TaxResult
+	switch in.Mode {
+	case FinalizeCommitted:
+		if committed, err = a.prepareCommittedDraft(ctx, b, p, call); err != nil {
 			return FinalizeResult{}, err
 		}
-		if cur.Status == "draft" {
-			draft, err := p.WriteLines(ctx, call, ext, lines, &cur)
-			if err != nil {
-				return FinalizeResult{}, err
-			}
-			if draft.Tax != committed.TaxAmount {
-				return FinalizeResult{}, mismatch(ext, draft.Tax, committed.TaxAmount, "on the draft; nothing was finalized")
-			}
-			if err := a.Store.SetDraftTaxFingerprint(ctx, sqldb.SetDraftTaxFingerprintParams{ID: b.Invoice.ID, Fingerprint: &fp}); err != nil {
-				return FinalizeResult{}, err
-			}
+	case FinalizeStripeTaxIncomplete:
+		if _, err := p.DisableAutomaticTax(ctx, call, ext); err != nil {
+			return FinalizeResult{}, err
 		}
 	}
 	inv, err := p.Finalize(ctx, call, ext)
@@ -571,11 +602,140 @@ func (a *Activities) finalizeStripeInvoice(ctx context.Context, in InvoiceRef) (
 		return FinalizeResult{}, fmt.Errorf("record finalization: %w", err)
 	}
 	res := FinalizeResult{StripeInvoiceID: inv.ID, Number: inv.Number, Tax: inv.Tax, Total: inv.Total}
-	if inv.Tax != committed.TaxAmount {
-		fe, _ := failure.As(mismatch(ext, inv.Tax, committed.TaxAmount, "after finalization: void or credit the invoice"))
-		res.Mismatch = &FailureDetails{Provider: fe.Provider, Class: string(fe.Class), Code: fe.Code, Message: fe.Message}
+	switch in.Mode {
+	case FinalizeCommitted:
+		if inv.Tax != committed.TaxAmount {
+			fe, _ := failure.As(mismatch(ext, inv.Tax, committed.TaxAmount, "after finalization: void or credit the invoice"))
+			res.Mismatch = &FailureDetails{Provider: fe.Provider, Class: string(fe.Class), Code: fe.Code, Message: fe.Message}
+		}
+	case FinalizeStripeTax:
+		if err := a.saveStripeTax(ctx, b, inv, "committed", invoicing.TaxCommitted); err != nil {
+			return FinalizeResult{}, err
+		}
+	default:
+		if err := a.Store.SetInvoiceTax(ctx, sqldb.SetInvoiceTaxParams{ID: b.Invoice.ID, Tax: inv.Tax, ExclusiveTax: inv.Total - inv.Subtotal, TaxStatus: string(invoicing.TaxFailed)}); err != nil {
+			return FinalizeResult{}, err
+		}
 	}
 	return res, nil
+}
+
+// prepareCommittedDraft makes the draft carry the committed tax and checks it.
+func (a *Activities) prepareCommittedDraft(ctx context.Context, b *invoiceBundle, p billing.Provider, call billing.Call) (sqldb.TaxResult, error) {
+	ext := *b.Invoice.StripeInvoiceID
+	committed, err := a.Store.GetTaxResult(ctx, sqldb.GetTaxResultParams{InvoiceID: b.Invoice.ID, Kind: "committed"})
+	if err != nil {
+		if store.IsNotFound(err) {
+			return committed, failure.NeedsPersonError(failure.ProviderTaxflow, "tax_not_committed", "the invoice has no committed tax: retry it")
+		}
+		return committed, fmt.Errorf("load committed tax: %w", err)
+	}
+	lines, err := a.stripeLines(ctx, b, "committed")
+	if err != nil {
+		return committed, err
+	}
+	fp := taxFingerprint(lines)
+	if deref(b.Invoice.StripeDraftTaxFingerprint) == fp {
+		return committed, nil
+	}
+	// The draft carries another answer than the committed one (rates changed since the
+	// calculation, or an earlier round wrote something else): rewrite it first.
+	cur, err := p.Get(ctx, ext)
+	if err != nil {
+		return committed, err
+	}
+	if cur.Status != "draft" {
+		return committed, nil // finalized by an earlier attempt: checked after finalization
+	}
+	draft, err := p.WriteLines(ctx, call, ext, lines, &cur)
+	if err != nil {
+		return committed, err
+	}
+	if draft.Tax != committed.TaxAmount {
+		return committed, mismatch(ext, draft.Tax, committed.TaxAmount, "on the draft; nothing was finalized")
+	}
+	return committed, a.Store.SetDraftTaxFingerprint(ctx, sqldb.SetDraftTaxFingerprintParams{ID: b.Invoice.ID, Fingerprint: &fp})
+}
+
+// AnrokAppTransactionID is the id under which the Anrok Stripe app records a Stripe
+// invoice in Anrok (Anrok's convention for Stripe-sourced transactions).
+func AnrokAppTransactionID(stripeInvoiceID string) string { return "stripe:" + stripeInvoiceID }
+
+// saveStripeTax stores the tax Stripe computed (automatic tax, the Anrok Stripe app) as the
+// invoice's tax of the given kind: per line, one entry per Stripe tax amount. Once
+// finalized, the transaction is the Anrok app's, recorded under its id.
+func (a *Activities) saveStripeTax(ctx context.Context, b *invoiceBundle, inv billing.Invoice, kind string, status invoicing.TaxStatus) error {
+	res := tax.Result{Tax: inv.Tax, CalculatedAt: a.now()}
+	byLine := map[string]billing.InvoiceLine{}
+	for _, l := range inv.Lines {
+		if l.LineID != "" {
+			byLine[l.LineID] = l
+		}
+	}
+	var pre int64
+	for _, l := range b.Lines {
+		lr := tax.LineResult{LineID: l.ID, PreTaxAmount: decimal.NewFromInt(l.Amount), Breakdown: []tax.BreakdownEntry{}}
+		if sl, ok := byLine[l.ID]; ok {
+			raw, _ := json.Marshal(sl.TaxDetails)
+			lr.Raw = raw
+			for _, d := range sl.TaxDetails {
+				lr.Tax += d.Amount
+				entry := tax.BreakdownEntry{Jurisdiction: "Stripe automatic tax", TaxName: "Anrok (Stripe app)",
+					TaxableAmount: decimal.NewFromInt(d.TaxableAmount), TaxAmount: decimal.NewFromInt(d.Amount), Billed: d.Amount}
+				if d.Amount == 0 && d.TaxabilityReason != "" && d.TaxabilityReason != "standard_rated" {
+					entry.NotTaxedReason = d.TaxabilityReason
+				}
+				if d.TaxableAmount != 0 {
+					entry.Rate = decimal.NewFromInt(d.Amount).DivRound(decimal.NewFromInt(d.TaxableAmount), 6)
+				}
+				lr.Breakdown = append(lr.Breakdown, entry)
+			}
+		}
+		pre += l.Amount
+		res.Lines = append(res.Lines, lr)
+	}
+	res.PreTaxAmount = decimal.NewFromInt(pre)
+	if kind == "committed" {
+		res.TransactionID = AnrokAppTransactionID(inv.ID)
+	}
+	_, err := a.saveTaxResult(ctx, b, kind, "stripe_app", res, status)
+	return err
+}
+
+// StripeTaxResult says whether Stripe's own tax calculation is complete on the draft.
+type StripeTaxResult struct {
+	Complete bool
+	Tax      int64
+	Total    int64
+}
+
+// ReadStripeTax reads the draft back from Stripe and, once its automatic tax is complete,
+// stores that tax as the invoice's calculated tax (stripe_app mode).
+func (a *Activities) ReadStripeTax(ctx context.Context, in InvoiceRef) (StripeTaxResult, error) {
+	res, err := a.readStripeTax(ctx, in)
+	return res, temporalError(err)
+}
+
+func (a *Activities) readStripeTax(ctx context.Context, in InvoiceRef) (StripeTaxResult, error) {
+	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
+	if err != nil || b.Invoice.StripeInvoiceID == nil {
+		return StripeTaxResult{}, err
+	}
+	p, err := a.stripeFor(b.StripeAccount)
+	if err != nil {
+		return StripeTaxResult{}, err
+	}
+	inv, err := p.Get(ctx, *b.Invoice.StripeInvoiceID)
+	if err != nil {
+		return StripeTaxResult{}, err
+	}
+	if inv.AutomaticTax != "complete" {
+		return StripeTaxResult{}, nil
+	}
+	if err := a.saveStripeTax(ctx, b, inv, "calculated", invoicing.TaxCalculated); err != nil {
+		return StripeTaxResult{}, err
+	}
+	return StripeTaxResult{Complete: true, Tax: inv.Tax, Total: inv.Total}, nil
 }
 
 func mismatch(ext string, stripeTax, anrokTax int64, when string) error {

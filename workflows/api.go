@@ -21,7 +21,17 @@ const (
 	SignalRetry = "retry"
 	// SignalVoid voids a finalized invoice in Stripe and Anrok. Body: VoidSignal.
 	SignalVoid = "void"
+	// SignalStripeEvent forwards a verified Stripe webhook event about the invoice (sent by
+	// the starter's webhook endpoint). Body: StripeEventSignal.
+	SignalStripeEvent = "stripe-event"
 )
+
+// StripeEventSignal is the body of SignalStripeEvent: the event is a hint, the workflow
+// reads the invoice back from Stripe before acting.
+type StripeEventSignal struct {
+	EventID string `json:"event_id"`
+	Type    string `json:"type"`
+}
 
 // QueryState returns the workflow's own view of the invoice (State).
 const QueryState = "state"
@@ -76,6 +86,7 @@ type State struct {
 	StripeInvoiceID string
 	Tax             int64
 	Total           int64
+	ExternalStatus  string `json:",omitempty"`
 	// TaxDeadline is when the wait for tax ends (zero when not waiting).
 	TaxDeadline time.Time
 	// WaitingForRetry: failed, waiting for SignalRetry.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -45,12 +46,16 @@ type invoiceWorkflow struct {
 	check activities.CheckResult
 	draft activities.DraftResult
 	lines bool // the lines step has been attempted
+	// noTax: the tax deadline passed under a policy that goes on without tax (finalize,
+	// keep_draft); the lines are written without tax and nothing is committed.
+	noTax bool
 	// retries counts the operator's retries; activities derive fresh idempotency keys from it
 	// (Stripe replays a saved error for 24 h under the same key) and look for what an
 	// earlier attempt created before creating anything.
 	retries int
 	retry   workflow.ReceiveChannel
 	voidCh  workflow.ReceiveChannel
+	stripe  workflow.ReceiveChannel
 }
 
 func newInvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (*invoiceWorkflow, error) {
@@ -67,6 +72,7 @@ func newInvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (*invoiceWorkflow
 		},
 		retry:  workflow.GetSignalChannel(ctx, SignalRetry),
 		voidCh: workflow.GetSignalChannel(ctx, SignalVoid),
+		stripe: workflow.GetSignalChannel(ctx, SignalStripeEvent),
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return w.state, nil }); err != nil {
 		return nil, err
@@ -74,100 +80,219 @@ func newInvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (*invoiceWorkflow
 	return w, nil
 }
 
-// order is the steps up to finalization.
-var order = []invoicing.Step{
-	invoicing.StepCheck, invoicing.StepDraft, invoicing.StepTax, invoicing.StepLines,
-	invoicing.StepCommit, invoicing.StepFinalize,
-}
+// Steps beyond invoicing's: the wait for a person to finalize in Stripe (leave_as_draft),
+// and the end of an invoice that will never be finalized (skipped, deleted in Stripe).
+const (
+	stepAwaitFinalization invoicing.Step = "await_finalization"
+	stepDone              invoicing.Step = "done"
+)
+
+func (w *invoiceWorkflow) stripeApp() bool { return w.check.TaxMode == invoicing.TaxModeStripeApp }
 
 func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, providerCallOptions)
-	for i := 0; i < len(order); {
-		step := order[i]
+	step := invoicing.StepCheck
+	for step != invoicing.StepWatch && step != stepDone {
 		w.state.Step = string(step)
-		err := w.runStep(ctx, step)
+		next, err := w.runStep(ctx, step)
 		if err == nil {
-			i++
+			step = next
 			continue
 		}
 		if temporal.IsCanceledError(err) || ctx.Err() != nil {
 			return w.result(), err
 		}
-		resume, err := w.failAndWait(ctx, step, err)
-		if err != nil {
+		var ended *invoiceEnded
+		if errors.As(err, &ended) {
+			return w.result(), nil
+		}
+		if step, err = w.failAndWait(ctx, step, err); err != nil {
+			if errors.As(err, &ended) {
+				return w.result(), nil
+			}
 			return w.result(), err
 		}
-		i = indexOf(resume)
+	}
+	if step == stepDone {
+		return w.result(), nil
 	}
 	return w.watch(ctx)
 }
 
-func indexOf(step invoicing.Step) int {
-	for i, s := range order {
-		if s == step {
-			return i
-		}
-	}
-	return 0
-}
+// invoiceEnded: the invoice will never go further (its draft was deleted in Stripe).
+type invoiceEnded struct{ why string }
+
+func (e *invoiceEnded) Error() string { return "invoice ended: " + e.why }
 
 func (w *invoiceWorkflow) ref() activities.InvoiceRef {
 	return activities.InvoiceRef{InvoiceID: w.in.InvoiceID, Retry: w.retries}
 }
 
-func (w *invoiceWorkflow) runStep(ctx workflow.Context, step invoicing.Step) error {
+// runStep runs one step and says which comes next.
+func (w *invoiceWorkflow) runStep(ctx workflow.Context, step invoicing.Step) (invoicing.Step, error) {
 	switch step {
 	case invoicing.StepCheck:
-		return workflow.ExecuteActivity(ctx, a.CheckInvoice, w.ref()).Get(ctx, &w.check)
+		w.noTax = false
+		return invoicing.StepDraft, workflow.ExecuteActivity(ctx, a.CheckInvoice, w.ref()).Get(ctx, &w.check)
 	case invoicing.StepDraft:
-		return workflow.ExecuteActivity(ctx, a.CreateStripeDraft, w.ref()).Get(ctx, &w.draft)
+		if err := workflow.ExecuteActivity(ctx, a.CreateStripeDraft, w.ref()).Get(ctx, &w.draft); err != nil {
+			return step, err
+		}
+		if w.stripeApp() {
+			// Stripe computes the tax on the lines: they go first, without tax.
+			return invoicing.StepLines, nil
+		}
+		return invoicing.StepTax, nil
 	case invoicing.StepTax:
-		return w.waitForTax(ctx)
+		return w.taxStep(ctx)
 	case invoicing.StepLines:
-		in := activities.LinesInput{InvoiceRef: w.ref(), KnownEmpty: w.draft.Fresh && !w.lines}
+		in := activities.LinesInput{InvoiceRef: w.ref(), KnownEmpty: w.draft.Fresh && !w.lines, WithoutTax: w.stripeApp() || w.noTax}
 		w.lines = true
 		var res activities.LinesResult
 		if err := workflow.ExecuteActivity(ctx, a.WriteDraftLines, in).Get(ctx, &res); err != nil {
-			return err
+			return step, err
 		}
 		w.state.Status = string(invoicing.StatusDraft)
-		return nil
+		switch {
+		case w.stripeApp():
+			return invoicing.StepTax, nil
+		case w.noTax && w.check.OnTaxTimeout == invoicing.OnTaxTimeoutKeepDraft:
+			return step, w.keepDraft()
+		case w.noTax:
+			return invoicing.StepFinalize, nil
+		}
+		return invoicing.StepCommit, nil
 	case invoicing.StepCommit:
 		var res activities.TaxSummary
 		if err := workflow.ExecuteActivity(ctx, a.CommitTax, w.ref()).Get(ctx, &res); err != nil {
-			return err
+			return step, err
 		}
 		w.state.TaxStatus = string(invoicing.TaxCommitted)
 		w.state.Tax = res.Tax
-		return nil
+		if w.check.LeaveAsDraft {
+			return stepAwaitFinalization, nil
+		}
+		return invoicing.StepFinalize, nil
 	case invoicing.StepFinalize:
-		var res activities.FinalizeResult
-		if err := workflow.ExecuteActivity(ctx, a.FinalizeStripeInvoice, w.ref()).Get(ctx, &res); err != nil {
-			return err
-		}
-		w.state.Status = string(invoicing.StatusFinalized)
-		w.state.StripeInvoiceID = res.StripeInvoiceID
-		w.state.Tax, w.state.Total = res.Tax, res.Total
-		if res.Mismatch != nil {
-			// Issued already, so nothing to retry: the invoice stays finalized (it can be voided
-			// or credited) and the mismatch is recorded for a person.
-			m := res.Mismatch
-			return w.recordFailure(ctx, invoicing.StepFinalize, &stepFailure{ErrorInfo{Provider: m.Provider, Class: m.Class, Code: m.Code, Message: m.Message}}, true)
-		}
-		return nil
+		return invoicing.StepWatch, w.finalize(ctx)
+	case stepAwaitFinalization:
+		return w.awaitFinalization(ctx)
 	}
-	return fmt.Errorf("unknown step %q", step)
+	return step, fmt.Errorf("unknown step %q", step)
+}
+
+func (w *invoiceWorkflow) finalize(ctx workflow.Context) error {
+	in := activities.FinalizeInput{InvoiceRef: w.ref()}
+	switch {
+	case w.stripeApp() && w.noTax:
+		in.Mode = activities.FinalizeStripeTaxIncomplete
+	case w.stripeApp():
+		in.Mode = activities.FinalizeStripeTax
+	case w.noTax:
+		in.Mode = activities.FinalizeWithoutTax
+	}
+	var res activities.FinalizeResult
+	if err := workflow.ExecuteActivity(ctx, a.FinalizeStripeInvoice, in).Get(ctx, &res); err != nil {
+		return err
+	}
+	w.state.Status = string(invoicing.StatusFinalized)
+	w.state.StripeInvoiceID = res.StripeInvoiceID
+	w.state.Tax, w.state.Total = res.Tax, res.Total
+	switch {
+	case w.noTax:
+		// The finalize policy: issued without tax, and announced as such.
+		w.state.TaxStatus = string(invoicing.TaxFailed)
+		return w.recordFailure(ctx, invoicing.StepFinalize, &stepFailure{info: ErrorInfo{
+			Provider: failure.ProviderTaxflow, Class: string(failure.NeedsPerson), Code: invoicing.CodeFinalizedWithoutTax,
+			Message: "finalized without tax: the tax deadline passed and the Stripe account's on_tax_timeout is finalize; nothing was committed in Anrok — credit and re-invoice, or record the tax in Anrok",
+		}}, true)
+	case w.stripeApp():
+		w.state.TaxStatus = string(invoicing.TaxCommitted)
+	}
+	if res.Mismatch != nil {
+		// Issued already, so nothing to retry: the invoice stays finalized (it can be voided
+		// or credited) and the mismatch is recorded for a person.
+		m := res.Mismatch
+		return w.recordFailure(ctx, invoicing.StepFinalize, &stepFailure{info: ErrorInfo{Provider: m.Provider, Class: m.Class, Code: m.Code, Message: m.Message}}, true)
+	}
+	return nil
+}
+
+// taxStep waits for the tax (or the deadline) and decides what follows.
+func (w *invoiceWorkflow) taxStep(ctx workflow.Context) (invoicing.Step, error) {
+	var total int64
+	var timedOut bool
+	var err error
+	if w.stripeApp() {
+		total, timedOut, err = w.waitForStripeTax(ctx)
+	} else {
+		total, timedOut, err = w.waitForTax(ctx)
+	}
+	if err != nil {
+		return invoicing.StepTax, err
+	}
+	if timedOut {
+		switch w.check.OnTaxTimeout {
+		case invoicing.OnTaxTimeoutFinalize, invoicing.OnTaxTimeoutKeepDraft:
+			w.noTax = true
+			w.state.TaxStatus = string(invoicing.TaxFailed)
+			if w.stripeApp() {
+				if w.check.OnTaxTimeout == invoicing.OnTaxTimeoutKeepDraft {
+					return invoicing.StepTax, w.keepDraft()
+				}
+				return invoicing.StepFinalize, nil
+			}
+			return invoicing.StepLines, nil
+		}
+		return invoicing.StepTax, w.taxTimeoutFailure(false)
+	}
+	if w.check.SkipBelow > 0 && total < w.check.SkipBelow {
+		// skip_below_minimum: Stripe would not collect this total; nothing is sent.
+		if err := workflow.ExecuteActivity(ctx, a.SkipInvoice, w.ref()).Get(ctx, nil); err != nil {
+			return invoicing.StepTax, err
+		}
+		w.state.Status = string(invoicing.StatusSkipped)
+		w.state.TaxStatus = string(invoicing.TaxNotApplicable)
+		return stepDone, nil
+	}
+	if w.stripeApp() {
+		if w.check.LeaveAsDraft {
+			return stepAwaitFinalization, nil
+		}
+		return invoicing.StepFinalize, nil
+	}
+	return invoicing.StepLines, nil
+}
+
+func (w *invoiceWorkflow) taxTimeoutFailure(keepStatus bool) error {
+	return &stepFailure{keepStatus: keepStatus, info: ErrorInfo{
+		Provider: failure.ProviderTaxflow,
+		Class:    string(failure.NeedsPerson),
+		Code:     invoicing.CodeTaxTimeout,
+		Message: fmt.Sprintf("no tax within %s (see the tax activity's last failure in the Temporal UI, or the Anrok Stripe app): fix the cause, then retry",
+			w.taxWait()),
+	}}
+}
+
+// keepDraft is the keep_draft policy at the tax deadline: the draft stays in Stripe, the
+// invoice stays a draft, and a retry goes back to waiting for tax.
+func (w *invoiceWorkflow) keepDraft() error {
+	w.noTax = false
+	return w.taxTimeoutFailure(true)
+}
+
+func (w *invoiceWorkflow) taxWait() time.Duration {
+	if w.check.TaxWait <= 0 {
+		return time.Hour
+	}
+	return w.check.TaxWait
 }
 
 // waitForTax waits for the invoice's tax or the deadline, whichever comes first. In
 // anrok_api mode the tax arrives when the calculation activity succeeds (it retries
-// transient Anrok failures until then); at the deadline the account's on_tax_timeout
-// policy applies.
-func (w *invoiceWorkflow) waitForTax(ctx workflow.Context) error {
-	wait := w.check.TaxWait
-	if wait <= 0 {
-		wait = time.Hour
-	}
+// transient Anrok failures until then).
+func (w *invoiceWorkflow) waitForTax(ctx workflow.Context) (total int64, timedOut bool, err error) {
+	wait := w.taxWait()
 	deadline := workflow.Now(ctx).Add(wait)
 	w.state.TaxDeadline = deadline
 	defer func() { w.state.TaxDeadline = time.Time{} }()
@@ -179,15 +304,14 @@ func (w *invoiceWorkflow) waitForTax(ctx workflow.Context) error {
 		Summary: "waiting for tax until " + deadline.UTC().Format(time.RFC3339),
 	})
 
-	var taxErr error
-	timedOut := false
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(calc, func(f workflow.Future) {
 		cancelTimer()
 		var res activities.TaxSummary
-		if taxErr = f.Get(ctx, &res); taxErr == nil {
+		if err = f.Get(ctx, &res); err == nil {
 			w.state.TaxStatus = string(invoicing.TaxCalculated)
 			w.state.Tax = res.Tax
+			total = res.Total
 		}
 	})
 	sel.AddFuture(timer, func(f workflow.Future) {
@@ -197,21 +321,132 @@ func (w *invoiceWorkflow) waitForTax(ctx workflow.Context) error {
 		}
 	})
 	sel.Select(ctx)
-	if !timedOut {
-		return taxErr
+	return total, timedOut, err
+}
+
+// waitForStripeTax waits, in stripe_app mode, for the Anrok Stripe app to complete the
+// tax on the draft (announced by Stripe's invoice.updated) or the deadline. The draft is
+// read once at the start too: the app may have finished before the workflow got here.
+func (w *invoiceWorkflow) waitForStripeTax(ctx workflow.Context) (total int64, timedOut bool, err error) {
+	wait := w.taxWait()
+	deadline := workflow.Now(ctx).Add(wait)
+	w.state.TaxDeadline = deadline
+	defer func() { w.state.TaxDeadline = time.Time{} }()
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{
+		Summary: "waiting for the Anrok Stripe app's tax until " + deadline.UTC().Format(time.RFC3339),
+	})
+	check := func() (bool, error) {
+		var res activities.StripeTaxResult
+		if err := workflow.ExecuteActivity(ctx, a.ReadStripeTax, w.ref()).Get(ctx, &res); err != nil {
+			return false, err
+		}
+		if res.Complete {
+			w.state.TaxStatus = string(invoicing.TaxCalculated)
+			w.state.Tax, total = res.Tax, res.Total
+		}
+		return res.Complete, nil
 	}
-	// Only "fail" is accepted by the API today: never finalize silently without tax.
-	return &stepFailure{ErrorInfo{
-		Provider: failure.ProviderTaxflow,
-		Class:    string(failure.NeedsPerson),
-		Code:     invoicing.CodeTaxTimeout,
-		Message: fmt.Sprintf("no tax within %s (the tax engine kept failing; see the CalculateTax activity's last failure in the Temporal UI): fix the cause, then retry",
-			wait),
-	}}
+	done, err := check()
+	for !done && err == nil && !timedOut {
+		var ev StripeEventSignal
+		got := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, &ev)
+			got = true
+		})
+		sel.AddFuture(timer, func(workflow.Future) { timedOut = true })
+		sel.Select(ctx)
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+		if !got {
+			break
+		}
+		if ev.Type == "invoice.updated" {
+			done, err = check()
+			continue
+		}
+		if err = w.onStripeEvent(ctx, ev); err != nil {
+			return 0, false, err
+		}
+	}
+	return total, timedOut && !done, err
+}
+
+// awaitFinalization waits (leave_as_draft) for a person to finalize the draft in Stripe.
+func (w *invoiceWorkflow) awaitFinalization(ctx workflow.Context) (invoicing.Step, error) {
+	w.state.Status = string(invoicing.StatusDraft)
+	for {
+		var ev StripeEventSignal
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
+		sel.AddReceive(w.voidCh, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			w.state.VoidRequested = true // applied once finalized: a draft is deleted in Stripe
+		})
+		sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.Select(ctx)
+		if ctx.Err() != nil {
+			return stepAwaitFinalization, ctx.Err()
+		}
+		if ev.Type == "" {
+			continue
+		}
+		if err := w.onStripeEvent(ctx, ev); err != nil {
+			return stepAwaitFinalization, err
+		}
+		if w.state.Status != string(invoicing.StatusDraft) {
+			return invoicing.StepWatch, nil
+		}
+	}
+}
+
+// onStripeEvent mirrors a Stripe event (read back from Stripe by the activity) and
+// reacts: a void done in Stripe voids the Anrok transaction; a deleted draft ends the
+// invoice (its Anrok transaction, if any, voided).
+func (w *invoiceWorkflow) onStripeEvent(ctx workflow.Context, ev StripeEventSignal) error {
+	var res activities.StripeEventResult
+	if err := workflow.ExecuteActivity(ctx, a.ApplyStripeEvent, w.ref(), activities.StripeEvent{ID: ev.EventID, Type: ev.Type}).Get(ctx, &res); err != nil {
+		return err
+	}
+	switch res.Outcome {
+	case activities.OutcomeFinalized:
+		if w.state.Status == string(invoicing.StatusDraft) || w.state.Status == string(invoicing.StatusReceived) {
+			w.state.Status = string(invoicing.StatusFinalized)
+		}
+		w.state.ExternalStatus = "FINALIZED"
+		if res.Mismatch != nil {
+			m := res.Mismatch
+			return w.recordFailure(ctx, invoicing.StepFinalize, &stepFailure{info: ErrorInfo{Provider: m.Provider, Class: m.Class, Code: m.Code, Message: m.Message}}, true)
+		}
+	case activities.OutcomePaid:
+		w.state.Status, w.state.ExternalStatus = string(invoicing.StatusPaid), "PAID"
+	case activities.OutcomePaymentFailed:
+		w.state.ExternalStatus = "PAYMENT_FAILED"
+	case activities.OutcomeUncollectible:
+		w.state.Status, w.state.ExternalStatus = string(invoicing.StatusUncollectible), "UNCOLLECTIBLE"
+	case activities.OutcomeVoided, activities.OutcomeDeleted:
+		w.state.Status = string(invoicing.StatusVoid)
+		w.state.ExternalStatus = map[string]string{activities.OutcomeVoided: "VOID", activities.OutcomeDeleted: "DELETED"}[res.Outcome]
+		var vres activities.VoidTaxResult
+		if err := workflow.ExecuteActivity(ctx, a.VoidTax, w.ref()).Get(ctx, &vres); err != nil {
+			return err
+		}
+		w.state.TaxStatus = vres.TaxStatus
+		return &invoiceEnded{why: "the invoice is " + strings.ToLower(w.state.ExternalStatus) + " in Stripe"}
+	}
+	return nil
 }
 
 // stepFailure is a failure the workflow itself decides (a deadline), not an activity's.
-type stepFailure struct{ info ErrorInfo }
+// keepStatus records it without making the invoice failed (a kept draft stays a draft).
+type stepFailure struct {
+	info       ErrorInfo
+	keepStatus bool
+}
 
 func (e *stepFailure) Error() string { return e.info.Code + ": " + e.info.Message }
 
@@ -258,7 +493,9 @@ func (w *invoiceWorkflow) recordFailure(ctx workflow.Context, step invoicing.Ste
 func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step, cause error) (invoicing.Step, error) {
 	// Retries sent before this failure are stale: nobody could have seen it yet.
 	w.drainRetries()
-	if err := w.recordFailure(ctx, step, cause, false); err != nil {
+	var sf *stepFailure
+	keepStatus := errors.As(cause, &sf) && sf.keepStatus
+	if err := w.recordFailure(ctx, step, cause, keepStatus); err != nil {
 		return step, err
 	}
 	resume := step
@@ -285,7 +522,9 @@ func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step,
 	}
 	w.retries++
 	w.state.LastError = nil
-	w.state.Status = string(invoicing.StatusBefore(resume))
+	if !keepStatus {
+		w.state.Status = string(invoicing.StatusBefore(resume))
+	}
 	err := workflow.ExecuteActivity(ctx, a.RecordProgress, activities.ProgressInput{
 		InvoiceID: w.in.InvoiceID, Step: string(resume), Status: w.state.Status, ResolveErrors: true,
 	}).Get(ctx, nil)
@@ -298,13 +537,16 @@ func (w *invoiceWorkflow) drainRetries() {
 }
 
 // awaitRetry blocks until SignalRetry; void requests that arrive meanwhile are kept for
-// when the invoice is finalized.
+// when the invoice is finalized, and Stripe events are mirrored (a draft deleted in Stripe
+// ends the wait, and the invoice).
 func (w *invoiceWorkflow) awaitRetry(ctx workflow.Context) error {
 	w.state.WaitingForRetry = true
 	defer func() { w.state.WaitingForRetry = false }()
 	for {
 		retried := false
+		var ev StripeEventSignal
 		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
 		sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) {
 			var sig RetrySignal
 			c.Receive(ctx, &sig)
@@ -321,6 +563,16 @@ func (w *invoiceWorkflow) awaitRetry(ctx workflow.Context) error {
 		}
 		if retried {
 			return nil
+		}
+		if ev.Type != "" {
+			if err := w.onStripeEvent(ctx, ev); err != nil {
+				var ended *invoiceEnded
+				if errors.As(err, &ended) || temporal.IsCanceledError(err) {
+					return err
+				}
+				// Mirroring failed (it needs a person too): the invoice waits for its retry.
+				w.state.LastError = &ErrorInfo{Code: errorInfoOf(invoicing.StepWatch, err).Code, Message: err.Error()}
+			}
 		}
 	}
 }
@@ -364,10 +616,49 @@ func (w *invoiceWorkflow) watch(ctx workflow.Context) (InvoiceResult, error) {
 		sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) {
 			c.Receive(ctx, nil) // nothing failed: a stray retry changes nothing
 		})
+		var ev StripeEventSignal
+		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
 		sel.AddFuture(timer, func(workflow.Future) { watching = false })
 		sel.Select(ctx)
 		if ctx.Err() != nil {
 			return w.result(), ctx.Err()
+		}
+		if ev.Type != "" {
+			if done, err := w.watchStripeEvent(ctx, ev); err != nil || done {
+				return w.result(), err
+			}
+		}
+	}
+}
+
+// watchStripeEvent mirrors a Stripe event while watching; done when the invoice ended
+// (voided or deleted in Stripe). A mirroring failure that needs a person is recorded and
+// waits for a retry, which mirrors the event again.
+func (w *invoiceWorkflow) watchStripeEvent(ctx workflow.Context, ev StripeEventSignal) (bool, error) {
+	for {
+		err := w.onStripeEvent(ctx, ev)
+		var ended *invoiceEnded
+		switch {
+		case err == nil:
+			return false, nil
+		case errors.As(err, &ended):
+			return true, nil
+		case temporal.IsCanceledError(err) || ctx.Err() != nil:
+			return true, err
+		}
+		w.drainRetries()
+		if err := w.recordFailure(ctx, invoicing.StepWatch, err, true); err != nil {
+			return true, err
+		}
+		if err := w.awaitRetry(ctx); err != nil {
+			return errors.As(err, &ended), nil
+		}
+		w.retries++
+		w.state.LastError = nil
+		if err := workflow.ExecuteActivity(ctx, a.RecordProgress, activities.ProgressInput{
+			InvoiceID: w.in.InvoiceID, Step: string(invoicing.StepWatch), Status: w.state.Status, ResolveErrors: true,
+		}).Get(ctx, nil); err != nil {
+			return true, err
 		}
 	}
 }

@@ -20,6 +20,8 @@ const invoiceID = "inv_1"
 // ref matches the invoice's activity input at any retry count.
 var ref = mock.MatchedBy(func(r activities.InvoiceRef) bool { return r.InvoiceID == invoiceID })
 
+var finalizeIn = mock.MatchedBy(func(in activities.FinalizeInput) bool { return in.InvoiceID == invoiceID })
+
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -39,7 +41,7 @@ func happyPath(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(a.CalculateTax, mock.Anything, ref).Return(activities.TaxSummary{Tax: 722}, nil)
 	env.OnActivity(a.WriteDraftLines, mock.Anything, mock.MatchedBy(func(in activities.LinesInput) bool { return in.InvoiceID == invoiceID })).Return(activities.LinesResult{StripeTax: 722, StripeTotal: 15722}, nil)
 	env.OnActivity(a.CommitTax, mock.Anything, ref).Return(activities.TaxSummary{Tax: 722, TransactionID: "taxflow:inv_1", TransactionVersion: 1}, nil)
-	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Number: "SIM-0001", Tax: 722, Total: 15722}, nil)
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, finalizeIn).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Number: "SIM-0001", Tax: 722, Total: 15722}, nil)
 }
 
 func TestInvoiceIsFinalizedWithAnroksTaxAndWatchedUntilThePeriodEnds(t *testing.T) {
@@ -167,7 +169,7 @@ func TestNeedsPersonFailureWaitsForRetryAndResumesAtTheFailedStep(t *testing.T) 
 // invoice that was never issued), and a retry commits it again before finalizing.
 func TestFinalizationFailureVoidsTheAnrokTransactionAndRetryRecommits(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{},
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, finalizeIn).Return(activities.FinalizeResult{},
 		temporal.NewNonRetryableApplicationError("customer gone", "stripe_customer_missing", nil,
 			activities.FailureDetails{Provider: "stripe", Class: "needs_person", Code: "stripe_customer_missing", Message: "fix stripe_customer_id"})).Once()
 	happyPath(env)
@@ -205,7 +207,7 @@ func TestFailedCompensationIsRecordedAndTheRetryFinalizes(t *testing.T) {
 	needsPerson := func(code string) error {
 		return temporal.NewNonRetryableApplicationError(code, code, nil, activities.FailureDetails{Provider: "stripe", Class: "needs_person", Code: code, Message: code})
 	}
-	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{}, needsPerson("stripe_unauthorized")).Once()
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, finalizeIn).Return(activities.FinalizeResult{}, needsPerson("stripe_unauthorized")).Once()
 	happyPath(env)
 	env.OnActivity(a.VoidTaxOfUnfinalized, mock.Anything, ref).Return(activities.CompensationResult{}, needsPerson("stripe_unauthorized"))
 	var failures []string
@@ -248,7 +250,7 @@ func TestVoidOfAPaidInvoiceIsRecordedAndWatchingGoesOn(t *testing.T) {
 // recorded without failing the issued invoice, which goes on being watched.
 func TestMismatchAfterFinalizationIsRecordedAndTheInvoiceStaysFinalized(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, ref).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Tax: 700, Total: 15700,
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, finalizeIn).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Tax: 700, Total: 15700,
 		Mismatch: &activities.FailureDetails{Provider: "taxflow", Class: "needs_person", Code: "tax_mismatch", Message: "700 vs 722"}}, nil).Once()
 	happyPath(env)
 	var recorded activities.FailureInput

@@ -35,6 +35,10 @@ type Draft struct {
 	Metadata         map[string]string
 	// ReceivedAt bounds the search for a draft an earlier attempt created.
 	ReceivedAt time.Time
+	// EffectiveAt replaces the date of issue (zero: the finalization time).
+	EffectiveAt time.Time
+	// AutomaticTax has the provider compute tax on the draft (the Anrok Stripe app).
+	AutomaticTax bool
 }
 
 // Line is one provider invoice line.
@@ -47,6 +51,10 @@ type Line struct {
 	Amount      int64
 	// TaxInclusive: Amount includes the line's tax (Stripe's inclusive tax behaviour).
 	TaxInclusive bool
+	// PlainAmount bills the line as quantity 1 at Amount (no unit price), whatever its
+	// quantity: Stripe's quantities are integers, and one decimal quantity on an invoice
+	// turns every line into its amount.
+	PlainAmount bool
 	// Quantity and UnitPrice are the billing engine's; the provider shows them as it can.
 	Quantity    decimal.NullDecimal
 	UnitPrice   decimal.NullDecimal
@@ -76,12 +84,15 @@ type LineTax struct {
 type Invoice struct {
 	ID          string
 	Number      string
-	Status      string // draft, open, paid, void, uncollectible
+	Status      string // draft, open, paid, void, uncollectible; "deleted" for a deleted draft
 	Subtotal    int64
 	Tax         int64
 	Total       int64
 	FinalizedAt time.Time
 	Lines       []InvoiceLine
+	// AutomaticTax is the state of the provider's own tax calculation ("" when off;
+	// "complete" when the tax on the invoice is final).
+	AutomaticTax string
 }
 
 // InvoiceLine is one line of the provider's invoice.
@@ -94,6 +105,16 @@ type InvoiceLine struct {
 	Tax    int64
 	// Taxes are the line's tax amounts, as Stripe holds them.
 	Taxes []int64
+	// TaxDetails describe each tax amount (for tax the provider computed itself).
+	TaxDetails []TaxDetail
+}
+
+// TaxDetail is one tax amount on a provider line.
+type TaxDetail struct {
+	Amount           int64
+	TaxableAmount    int64
+	TaxabilityReason string
+	Inclusive        bool
 }
 
 // Provider drafts, taxes, finalizes and voids invoices.
@@ -110,8 +131,12 @@ type Provider interface {
 	// Void voids a finalized invoice (no-op when already void; an error with code
 	// CodeInvoicePaid when it is paid).
 	Void(ctx context.Context, c Call, externalID string) (Invoice, error)
-	// Get reads the invoice.
+	// Get reads the invoice; a deleted draft reads as Status "deleted".
 	Get(ctx context.Context, externalID string) (Invoice, error)
+	// DeleteDraft deletes a draft (no-op when already deleted).
+	DeleteDraft(ctx context.Context, c Call, externalID string) error
+	// DisableAutomaticTax turns the provider's own tax calculation off on a draft.
+	DisableAutomaticTax(ctx context.Context, c Call, externalID string) (Invoice, error)
 }
 
 // CodeInvoicePaid is the error code of a void refused because the invoice is paid.

@@ -213,14 +213,14 @@ func abs(v int64) int64 {
 }
 
 // LineDescription is the text of a Stripe line: the billing engine's description (else the
-// product's name), followed by the true quantity and unit price when Stripe cannot show
-// them as its own integer quantity.
-func LineDescription(l sqldb.InvoiceLine, productName string) string {
+// product's name), followed by the true quantity and unit price when showQuantity (a
+// decimal quantity Stripe cannot show, or the account's always_show_quantity).
+func LineDescription(l sqldb.InvoiceLine, productName string, showQuantity bool) string {
 	desc := productName
 	if l.Description != nil && strings.TrimSpace(*l.Description) != "" {
 		desc = *l.Description
 	}
-	if l.Quantity.Valid && !l.Quantity.Decimal.IsInteger() {
+	if showQuantity && l.Quantity.Valid {
 		if l.UnitPrice.Valid {
 			desc += fmt.Sprintf(" (quantity %s × %s)", l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String())
 		} else {
@@ -239,4 +239,15 @@ func truncateRunes(s string, n int) string {
 		n--
 	}
 	return s
+}
+
+// LastDayOfPeriod is the effective date of an invoice aligned to its service period (the
+// account's align_effective_at): the period's last moment. A period ending exactly at
+// midnight ends the day before (an exclusive end).
+func LastDayOfPeriod(start, end time.Time) time.Time {
+	last := end.UTC()
+	if last.Equal(last.Truncate(24*time.Hour)) && last.After(start) {
+		last = last.Add(-time.Second)
+	}
+	return last
 }

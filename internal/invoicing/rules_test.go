@@ -106,17 +106,20 @@ func TestStripeAllowsAtMostTenTaxAmountsPerLine(t *testing.T) {
 
 func TestDecimalQuantityIsWrittenIntoTheDescription(t *testing.T) {
 	l := sqldb.InvoiceLine{Description: str("API calls"), Quantity: decimal.NullDecimal{Decimal: decimal.RequireFromString("12500.5"), Valid: true}, UnitPrice: decimal.NullDecimal{Decimal: decimal.RequireFromString("0.02"), Valid: true}}
-	if got := LineDescription(l, "ignored"); got != "API calls (quantity 12500.5 × 0.02)" {
+	if got := LineDescription(l, "ignored", true); got != "API calls (quantity 12500.5 × 0.02)" {
 		t.Fatal(got)
 	}
-	if got := LineDescription(sqldb.InvoiceLine{}, "Platform fee"); got != "Platform fee" {
+	if got := LineDescription(l, "ignored", false); got != "API calls" {
+		t.Fatal(got)
+	}
+	if got := LineDescription(sqldb.InvoiceLine{}, "Platform fee", true); got != "Platform fee" {
 		t.Fatal(got)
 	}
 }
 
 func TestLongDescriptionsAreCutOnCharacterBoundaries(t *testing.T) {
 	long := strings.Repeat("請求", 300)
-	got := LineDescription(sqldb.InvoiceLine{Description: &long}, "")
+	got := LineDescription(sqldb.InvoiceLine{Description: &long}, "", false)
 	if len([]rune(got)) != 500 || !utf8.ValidString(got) {
 		t.Fatalf("%d characters, valid %v", len([]rune(got)), utf8.ValidString(got))
 	}

@@ -77,6 +77,7 @@ const (
 	CodeProductNotMapped        = "product_not_mapped"
 	CodeAnrokConnectionMissing  = "anrok_connection_missing"
 	CodeTaxTimeout              = "tax_timeout"
+	CodeFinalizedWithoutTax     = "finalized_without_tax"
 	CodeTaxMismatch             = "tax_mismatch"
 	CodeSecretUnreadable        = "secret_unreadable"
 	CodeBillingConfigMissing    = "billing_configuration_missing"

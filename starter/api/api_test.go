@@ -245,11 +245,17 @@ func TestCustomerReferencesMustExist(t *testing.T) {
 	}
 }
 
-func TestSettingsTaxflowDoesNotRunYetAreRefused(t *testing.T) {
+// Stripe's limitation: effective_at cannot be set on an invoice with automatic tax.
+func TestAlignEffectiveAtIsRefusedWithTheStripeApp(t *testing.T) {
 	f := newFixture(t)
-	r := f.mustStatus(f.do("PUT", "/v1/stripe-accounts/acct", `{"alias":"A","settings":{"tax_mode":"stripe_app"}}`), 422)
-	if code, field := errorOf(r); code != "setting_not_supported" || field != "settings.tax_mode" {
+	r := f.mustStatus(f.do("PUT", "/v1/stripe-accounts/acct", `{"alias":"A","settings":{"tax_mode":"stripe_app","align_effective_at":true}}`), 422)
+	if code, field := errorOf(r); code != "setting_conflict" || field != "settings.align_effective_at" {
 		t.Fatalf("%s", r.raw)
+	}
+	r = f.mustStatus(f.do("PUT", "/v1/stripe-accounts/acct", `{"alias":"A","settings":{"tax_mode":"stripe_app","on_tax_timeout":"keep_draft","tax_wait":"30m","leave_as_draft":true,"skip_below_minimum":true}}`), 200)
+	settings := r.body["settings"].(map[string]any)
+	if settings["tax_mode"] != "stripe_app" || settings["on_tax_timeout"] != "keep_draft" || settings["leave_as_draft"] != true || settings["skip_below_minimum"] != true || settings["tax_wait"] != "30m" {
+		t.Fatalf("settings %v", settings)
 	}
 }
 

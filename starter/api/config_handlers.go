@@ -16,7 +16,7 @@ import (
 )
 
 func pathID(r *http.Request, field string) (string, error) {
-	id := r.PathValue("id")
+	id := r.PathValue(field)
 	if !idPattern.MatchString(id) {
 		return "", badRequest("invalid_id", field, field+" in the path must be "+idRule)
 	}
@@ -69,12 +69,6 @@ type stripeAccountResponse struct {
 	UpdatedAt        time.Time                `json:"updated_at"`
 }
 
-// notYet answers a setting this version does not run yet: refused rather than stored and
-// silently ignored.
-func notYet(p *problems, field, what string) {
-	p.add(field, "setting_not_supported", field+" "+what+" is not supported by this taxflow version yet: leave it out")
-}
-
 func (req *stripeAccountRequest) check(p *problems) invoicing.StripeSettings {
 	p.checkStruct("", req)
 	s := req.Settings
@@ -89,20 +83,15 @@ func (req *stripeAccountRequest) check(p *problems) invoicing.StripeSettings {
 			p.add("settings.tax_wait", "invalid_field", `settings.tax_wait must be a duration between "1m" and "720h", such as "1h"`)
 		}
 	}
-	if s.LeaveAsDraft {
-		notYet(p, "settings.leave_as_draft", "true")
-	}
-	if s.SkipBelowMinimum {
-		notYet(p, "settings.skip_below_minimum", "true")
-	}
-	if s.TaxMode == invoicing.TaxModeStripeApp {
-		notYet(p, "settings.tax_mode", "stripe_app")
-	}
-	if s.OnTaxTimeout == invoicing.OnTaxTimeoutFinalize || s.OnTaxTimeout == invoicing.OnTaxTimeoutKeepDraft {
-		notYet(p, "settings.on_tax_timeout", s.OnTaxTimeout)
+	if s.AlignEffectiveAt && s.TaxMode == invoicing.TaxModeStripeApp {
+		// Stripe's limitation: automatic tax is computed at the effective date, which must
+		// not be set by hand on an invoice with automatic tax.
+		p.add("settings.align_effective_at", "setting_conflict", "settings.align_effective_at cannot be used with tax_mode stripe_app (Stripe computes automatic tax at the invoice's own date): turn one of them off")
 	}
 	out := invoicing.StripeSettings{
 		DaysUntilDue:          s.DaysUntilDue,
+		LeaveAsDraft:          s.LeaveAsDraft,
+		SkipBelowMinimum:      s.SkipBelowMinimum,
 		AlignEffectiveAt:      s.AlignEffectiveAt,
 		ShowZeroQuantityLines: s.ShowZeroQuantityLines,
 		AlwaysShowQuantity:    s.AlwaysShowQuantity,

@@ -22,9 +22,9 @@ import (
 	"github.com/taxflow/taxflow/workflows"
 )
 
-// MaxLines is the most lines one invoice may have: Stripe's limit of 250 line items per
-// invoice, until invoices with more are collapsed into one Stripe line.
-const MaxLines = 250
+// MaxLines is the most lines one invoice may have. taxflow keeps them all; over Stripe's
+// 250, the Stripe invoice shows one line carrying the total.
+const MaxLines = 5000
 
 // maxLineAmount bounds a line amount to what Anrok accepts (±100,000,000,000).
 const maxLineAmount = 100_000_000_000
@@ -134,7 +134,7 @@ func (req *invoiceRequest) parse() (invoice, error) {
 		p.add("service_period.end", "invalid_period", "service_period.end must not be before service_period.start")
 	}
 	if len(inv.Lines) > MaxLines {
-		p.add("lines", "too_many_lines", fmt.Sprintf("an invoice has at most %d lines (Stripe's limit): split it", MaxLines))
+		p.add("lines", "too_many_lines", fmt.Sprintf("an invoice has at most %d lines: split it", MaxLines))
 	}
 	seen := map[string]bool{}
 	for i, l := range inv.Lines {

@@ -69,6 +69,8 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /v1/invoices/{id}", s.getInvoice)
 	handle("POST /v1/invoices/{id}/retry", s.retryInvoice)
 	handle("POST /v1/invoices/{id}/void", s.voidInvoice)
+	// Verified by its Stripe signature, not the bearer token.
+	mux.Handle("POST /v1/webhooks/stripe/{stripe_account_id}", s.errors(s.stripeWebhook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

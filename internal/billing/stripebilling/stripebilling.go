@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -118,12 +119,23 @@ func (p *Provider) CreateDraft(ctx context.Context, c billing.Call, d billing.Dr
 	if d.Description != "" {
 		params.Description = stripe.String(d.Description)
 	}
+	if !d.EffectiveAt.IsZero() {
+		params.EffectiveAt = stripe.Int64(d.EffectiveAt.Unix())
+	}
+	if d.AutomaticTax {
+		// The provider (the Anrok Stripe app) is chosen in Stripe's dashboard, not here.
+		params.AutomaticTax = &stripe.InvoiceCreateAutomaticTaxParams{
+			Enabled:   stripe.Bool(true),
+			Liability: &stripe.InvoiceCreateAutomaticTaxLiabilityParams{Type: stripe.String("self")},
+		}
+	}
 	keys := make([]string, 0, len(d.Metadata))
 	for k := range d.Metadata {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	digest := []string{d.CustomerRef, d.Currency, d.CollectionMethod, strconv.FormatInt(d.DaysUntilDue, 10), d.Description}
+	digest := []string{d.CustomerRef, d.Currency, d.CollectionMethod, strconv.FormatInt(d.DaysUntilDue, 10), d.Description,
+		strconv.FormatInt(d.EffectiveAt.Unix(), 10), strconv.FormatBool(d.AutomaticTax)}
 	for _, k := range keys {
 		params.Metadata[k] = d.Metadata[k]
 		digest = append(digest, k+"="+d.Metadata[k])
@@ -288,7 +300,44 @@ func (p *Provider) Get(ctx context.Context, externalID string) (billing.Invoice,
 	params.Context = ctx
 	inv, err := p.sc.V1Invoices.Retrieve(ctx, externalID, params)
 	if err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.HTTPStatusCode == 404 && se.Code == stripe.ErrorCodeResourceMissing {
+			// Stripe deletes drafts outright: a missing invoice taxflow created was deleted.
+			return billing.Invoice{ID: externalID, Status: StatusDeleted}, nil
+		}
 		return billing.Invoice{}, classify("read invoice", err)
+	}
+	if inv.Deleted {
+		return billing.Invoice{ID: externalID, Status: StatusDeleted}, nil
+	}
+	return p.withAllLines(ctx, inv)
+}
+
+// StatusDeleted is the status Get reports for a deleted draft.
+const StatusDeleted = "deleted"
+
+// DeleteDraft deletes a draft; a draft already gone is fine.
+func (p *Provider) DeleteDraft(ctx context.Context, c billing.Call, externalID string) error {
+	params := &stripe.InvoiceDeleteParams{}
+	params.Context = ctx
+	if _, err := p.sc.V1Invoices.Delete(ctx, externalID, params); err != nil {
+		if cur, gerr := p.Get(ctx, externalID); gerr == nil && cur.Status == StatusDeleted {
+			return nil
+		}
+		return classify("delete draft", err)
+	}
+	return nil
+}
+
+// DisableAutomaticTax turns automatic tax off on a draft, so that it can be finalized
+// without the tax the provider never delivered.
+func (p *Provider) DisableAutomaticTax(ctx context.Context, c billing.Call, externalID string) (billing.Invoice, error) {
+	params := &stripe.InvoiceUpdateParams{AutomaticTax: &stripe.InvoiceUpdateAutomaticTaxParams{Enabled: stripe.Bool(false)}}
+	params.Context = ctx
+	params.SetIdempotencyKey(idempotencyKey(c, "disable-automatic-tax", externalID))
+	inv, err := p.sc.V1Invoices.Update(ctx, externalID, params)
+	if err != nil {
+		return billing.Invoice{}, classify("disable automatic tax", err)
 	}
 	return p.withAllLines(ctx, inv)
 }
@@ -327,6 +376,12 @@ func toInvoice(inv *stripe.Invoice) billing.Invoice {
 	if inv.StatusTransitions != nil && inv.StatusTransitions.FinalizedAt > 0 {
 		out.FinalizedAt = time.Unix(inv.StatusTransitions.FinalizedAt, 0).UTC()
 	}
+	if inv.AutomaticTax != nil && inv.AutomaticTax.Enabled {
+		out.AutomaticTax = string(inv.AutomaticTax.Status)
+		if out.AutomaticTax == "" {
+			out.AutomaticTax = "pending"
+		}
+	}
 	if inv.Lines != nil {
 		for _, li := range inv.Lines.Data {
 			out.Lines = append(out.Lines, toLine(li))
@@ -343,6 +398,8 @@ func toLine(li *stripe.InvoiceLineItem) billing.InvoiceLine {
 	for _, t := range li.Taxes {
 		l.Tax += t.Amount
 		l.Taxes = append(l.Taxes, t.Amount)
+		l.TaxDetails = append(l.TaxDetails, billing.TaxDetail{Amount: t.Amount, TaxableAmount: t.TaxableAmount,
+			TaxabilityReason: string(t.TaxabilityReason), Inclusive: t.TaxBehavior == stripe.InvoiceLineItemTaxTaxBehaviorInclusive})
 	}
 	return l
 }
@@ -375,7 +432,7 @@ func sameTaxes(have []int64, want []billing.LineTax) bool {
 
 func lineDigest(l billing.Line) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%d|%t|%s|%s|%s|%d|%d", l.LineID, l.Description, l.Amount, l.TaxInclusive, l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String(), l.ProductRef, l.PeriodStart.Unix(), l.PeriodEnd.Unix())
+	fmt.Fprintf(&b, "%s|%s|%d|%t|%t|%s|%s|%s|%d|%d", l.LineID, l.Description, l.Amount, l.TaxInclusive, l.PlainAmount, l.Quantity.Decimal.String(), l.UnitPrice.Decimal.String(), l.ProductRef, l.PeriodStart.Unix(), l.PeriodEnd.Unix())
 	for _, t := range l.Taxes {
 		// Every parameter sent, so that a change of any of them is a new key, never an
 		// idempotency_error.
@@ -392,6 +449,9 @@ func lineDigest(l billing.Line) string {
 func stripeQuantity(l billing.Line) (qty int64, unitAmount decimal.Decimal, ok bool) {
 	if l.ProductRef == "" || l.Amount < 0 {
 		return 0, decimal.Zero, false
+	}
+	if l.PlainAmount {
+		return 1, decimal.NewFromInt(l.Amount), true
 	}
 	if !l.Quantity.Valid || !l.Quantity.Decimal.IsInteger() || l.Quantity.Decimal.Sign() <= 0 {
 		return 1, decimal.NewFromInt(l.Amount), true

@@ -134,3 +134,26 @@ UPDATE invoices SET status = 'paid', external_status = 'PAID', updated_at = now(
 
 -- name: CountInvoicesOfConnection :one
 SELECT count(*) FROM invoices WHERE anrok_connection_id = @anrok_connection_id AND anrok_transaction_id IS NOT NULL;
+
+-- name: SetExternalStatus :exec
+-- Mirrors the Stripe invoice's status; status follows it where Stripe's state decides
+-- (paid, void, uncollectible), and stays otherwise.
+UPDATE invoices SET external_status = @external_status,
+    status = coalesce(sqlc.narg(status)::text, status), updated_at = now()
+WHERE id = @id;
+
+-- name: SetInvoiceSkipped :exec
+UPDATE invoices SET status = 'skipped', tax_status = 'not_applicable', step = 'done', updated_at = now() WHERE id = @id;
+
+-- name: InsertStripeEvent :one
+-- Records a Stripe event id; returns nothing when it was seen before.
+INSERT INTO stripe_events (id, stripe_account_id, type, invoice_id)
+VALUES (@id, @stripe_account_id, @type, @invoice_id)
+ON CONFLICT (id) DO NOTHING
+RETURNING id;
+
+-- name: GetStripeEvent :one
+SELECT * FROM stripe_events WHERE id = @id;
+
+-- name: GetInvoiceByStripeID :one
+SELECT * FROM invoices WHERE stripe_invoice_id = @stripe_invoice_id;

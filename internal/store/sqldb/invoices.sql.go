@@ -79,6 +79,47 @@ func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 	return i, err
 }
 
+const getInvoiceByStripeID = `-- name: GetInvoiceByStripeID :one
+SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE stripe_invoice_id = $1
+`
+
+func (q *Queries) GetInvoiceByStripeID(ctx context.Context, stripeInvoiceID *string) (Invoice, error) {
+	row := q.db.QueryRow(ctx, getInvoiceByStripeID, stripeInvoiceID)
+	var i Invoice
+	err := row.Scan(
+		&i.ID,
+		&i.CustomerID,
+		&i.Currency,
+		&i.IssuedAt,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.BillingConfigurationID,
+		&i.StripeAccountID,
+		&i.AnrokConnectionID,
+		&i.Metadata,
+		&i.RequestHash,
+		&i.Status,
+		&i.TaxStatus,
+		&i.Step,
+		&i.Subtotal,
+		&i.Tax,
+		&i.Total,
+		&i.StripeInvoiceID,
+		&i.StripeInvoiceNumber,
+		&i.StripeFinalizedAt,
+		&i.ExternalStatus,
+		&i.AnrokTransactionID,
+		&i.AnrokTransactionVersion,
+		&i.AnrokTransactionStatus,
+		&i.WorkflowID,
+		&i.WorkflowStartedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StripeDraftTaxFingerprint,
+	)
+	return i, err
+}
+
 const getInvoiceForUpdate = `-- name: GetInvoiceForUpdate :one
 SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE id = $1 FOR UPDATE
 `
@@ -116,6 +157,23 @@ func (q *Queries) GetInvoiceForUpdate(ctx context.Context, id string) (Invoice, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StripeDraftTaxFingerprint,
+	)
+	return i, err
+}
+
+const getStripeEvent = `-- name: GetStripeEvent :one
+SELECT id, stripe_account_id, type, invoice_id, received_at FROM stripe_events WHERE id = $1
+`
+
+func (q *Queries) GetStripeEvent(ctx context.Context, id string) (StripeEvent, error) {
+	row := q.db.QueryRow(ctx, getStripeEvent, id)
+	var i StripeEvent
+	err := row.Scan(
+		&i.ID,
+		&i.StripeAccountID,
+		&i.Type,
+		&i.InvoiceID,
+		&i.ReceivedAt,
 	)
 	return i, err
 }
@@ -244,6 +302,33 @@ type InsertLineTaxResultsParams struct {
 	PreTaxAmount  decimal.Decimal
 	Jurisdictions json.RawMessage
 	Raw           json.RawMessage
+}
+
+const insertStripeEvent = `-- name: InsertStripeEvent :one
+INSERT INTO stripe_events (id, stripe_account_id, type, invoice_id)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+`
+
+type InsertStripeEventParams struct {
+	ID              string
+	StripeAccountID string
+	Type            string
+	InvoiceID       *string
+}
+
+// Records a Stripe event id; returns nothing when it was seen before.
+func (q *Queries) InsertStripeEvent(ctx context.Context, arg InsertStripeEventParams) (string, error) {
+	row := q.db.QueryRow(ctx, insertStripeEvent,
+		arg.ID,
+		arg.StripeAccountID,
+		arg.Type,
+		arg.InvoiceID,
+	)
+	var id string
+	err := row.Scan(&id)
+	return id, err
 }
 
 const listInvoiceErrors = `-- name: ListInvoiceErrors :many
@@ -469,6 +554,25 @@ func (q *Queries) SetDraftTaxFingerprint(ctx context.Context, arg SetDraftTaxFin
 	return err
 }
 
+const setExternalStatus = `-- name: SetExternalStatus :exec
+UPDATE invoices SET external_status = $1,
+    status = coalesce($2::text, status), updated_at = now()
+WHERE id = $3
+`
+
+type SetExternalStatusParams struct {
+	ExternalStatus *string
+	Status         *string
+	ID             string
+}
+
+// Mirrors the Stripe invoice's status; status follows it where Stripe's state decides
+// (paid, void, uncollectible), and stays otherwise.
+func (q *Queries) SetExternalStatus(ctx context.Context, arg SetExternalStatusParams) error {
+	_, err := q.db.Exec(ctx, setExternalStatus, arg.ExternalStatus, arg.Status, arg.ID)
+	return err
+}
+
 const setInvoiceAnrokConnection = `-- name: SetInvoiceAnrokConnection :exec
 UPDATE invoices SET anrok_connection_id = $1, updated_at = now() WHERE id = $2
 `
@@ -546,6 +650,15 @@ type SetInvoiceProgressParams struct {
 // Records the step the workflow is at, and the status it implies.
 func (q *Queries) SetInvoiceProgress(ctx context.Context, arg SetInvoiceProgressParams) error {
 	_, err := q.db.Exec(ctx, setInvoiceProgress, arg.Step, arg.Status, arg.ID)
+	return err
+}
+
+const setInvoiceSkipped = `-- name: SetInvoiceSkipped :exec
+UPDATE invoices SET status = 'skipped', tax_status = 'not_applicable', step = 'done', updated_at = now() WHERE id = $1
+`
+
+func (q *Queries) SetInvoiceSkipped(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, setInvoiceSkipped, id)
 	return err
 }
 

@@ -138,6 +138,14 @@ type StripeAccount struct {
 	UpdatedAt           time.Time
 }
 
+type StripeEvent struct {
+	ID              string
+	StripeAccountID string
+	Type            string
+	InvoiceID       *string
+	ReceivedAt      time.Time
+}
+
 type TaxResult struct {
 	InvoiceID          string
 	Kind               string
