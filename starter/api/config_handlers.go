@@ -79,8 +79,8 @@ func (req *stripeAccountRequest) check(p *problems) invoicing.StripeSettings {
 		p.add("webhook_secret", "invalid_field", "webhook_secret must be the endpoint's signing secret (whsec_...)")
 	}
 	if s.TaxWait != "" {
-		if d, err := time.ParseDuration(s.TaxWait); err != nil || d < time.Minute || d > 720*time.Hour {
-			p.add("settings.tax_wait", "invalid_field", `settings.tax_wait must be a duration between "1m" and "720h", such as "1h"`)
+		if d, err := time.ParseDuration(s.TaxWait); err != nil || d < time.Second || d > 720*time.Hour {
+			p.add("settings.tax_wait", "invalid_field", `settings.tax_wait must be a duration between "1s" and "720h", such as "1h"`)
 		}
 	}
 	if s.AlignEffectiveAt && s.TaxMode == invoicing.TaxModeStripeApp {
