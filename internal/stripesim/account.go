@@ -26,6 +26,13 @@ type account struct {
 	invoices     store[*invoice]
 	events       store[*event]
 
+	paymentIntents  store[*paymentIntent]
+	charges         store[*charge]
+	invoicePayments store[*invoicePayment]
+	disputes        store[*dispute]
+	refunds         store[*refund]
+	creditNotes     store[*creditNote]
+
 	// taxRateByData finds the TaxRate an identical tax_rate_data created before: Stripe
 	// reuses it instead of creating another.
 	taxRateByData map[string]*taxRate
@@ -33,19 +40,26 @@ type account struct {
 
 func newAccount(key, id string, requestsPerSecond int) *account {
 	return &account{
-		key:           key,
-		label:         RedactKey(key),
-		id:            id,
-		limiter:       newRateLimiter(requestsPerSecond),
-		idem:          newIdempotencyStore(),
-		customers:     newStore[*customer](),
-		products:      newStore[*product](),
-		prices:        newStore[*price](),
-		taxRates:      newStore[*taxRate](),
-		invoiceItems:  newStore[*invoiceItem](),
-		invoices:      newStore[*invoice](),
-		events:        newStore[*event](),
-		taxRateByData: map[string]*taxRate{},
+		key:          key,
+		label:        RedactKey(key),
+		id:           id,
+		limiter:      newRateLimiter(requestsPerSecond),
+		idem:         newIdempotencyStore(),
+		customers:    newStore[*customer](),
+		products:     newStore[*product](),
+		prices:       newStore[*price](),
+		taxRates:     newStore[*taxRate](),
+		invoiceItems: newStore[*invoiceItem](),
+		invoices:     newStore[*invoice](),
+		events:       newStore[*event](),
+
+		paymentIntents:  newStore[*paymentIntent](),
+		charges:         newStore[*charge](),
+		invoicePayments: newStore[*invoicePayment](),
+		disputes:        newStore[*dispute](),
+		refunds:         newStore[*refund](),
+		creditNotes:     newStore[*creditNote](),
+		taxRateByData:   map[string]*taxRate{},
 	}
 }
 

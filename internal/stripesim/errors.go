@@ -17,12 +17,15 @@ const (
 // apiError is an error answered in Stripe's shape:
 // {"error":{"type","code","message","param","doc_url"}} with an HTTP status.
 type apiError struct {
-	Status  int    `json:"-"`
-	Type    string `json:"type"`
-	Code    string `json:"code,omitempty"`
-	DocURL  string `json:"doc_url,omitempty"`
-	Message string `json:"message"`
-	Param   string `json:"param,omitempty"`
+	Status int    `json:"-"`
+	Type   string `json:"type"`
+	Code   string `json:"code,omitempty"`
+	// DeclineCode and Charge are set on card errors (a payment intent's last_payment_error).
+	DeclineCode string `json:"decline_code,omitempty"`
+	Charge      string `json:"charge,omitempty"`
+	DocURL      string `json:"doc_url,omitempty"`
+	Message     string `json:"message"`
+	Param       string `json:"param,omitempty"`
 
 	// beforeExecution marks errors raised while the request's parameters were being checked.
 	// Stripe saves no idempotent result for them ("if incoming parameters failed validation

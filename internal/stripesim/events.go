@@ -3,12 +3,14 @@ package stripesim
 import (
 	"encoding/json"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/stripe/stripe-go/v82"
 )
 
 // event is a Stripe event: what changed, with the object as it was right after the change.
-// The simulator records them for GET /v1/events; webhook delivery will send the same objects.
+// The simulator records them for GET /v1/events and sends them to the account's webhook
+// endpoint, if it has one.
 type event struct {
 	id             string
 	typ            string
@@ -17,6 +19,9 @@ type event struct {
 	previous       map[string]any // previous_attributes of *.updated events
 	requestID      string
 	idempotencyKey string
+	// pending counts the webhook deliveries not yet accepted (Stripe's pending_webhooks):
+	// 1 from the moment the event is queued for an endpoint until the endpoint answers 2xx.
+	pending atomic.Int64
 }
 
 // emit records an event. before, when given, is the object's rendering before the change:
@@ -33,6 +38,7 @@ func (c *call) emit(typ string, after, before any) {
 		}
 	}
 	c.acct.events.add(ev.id, ev)
+	c.s.webhooks.enqueue(c.acct, ev)
 }
 
 // changedFields returns the top-level fields of before whose values differ in after.
@@ -73,7 +79,7 @@ type eventRequestJSON struct {
 
 func renderEvent(ev *event) eventJSON {
 	return eventJSON{
-		ID: ev.id, Object: "event", APIVersion: APIVersion, Created: ev.created,
+		ID: ev.id, Object: "event", APIVersion: APIVersion, Created: ev.created, PendingWebhooks: ev.pending.Load(),
 		Data:    eventDataJSON{Object: ev.object, PreviousAttributes: ev.previous},
 		Request: eventRequestJSON{ID: nullable(ev.requestID), IdempotencyKey: nullable(ev.idempotencyKey)},
 		Type:    ev.typ,

@@ -194,6 +194,7 @@ func (a *account) renderInvoice(inv *invoice, expandCustomer bool, mode linesMod
 		Subtotal: t.subtotal, SubtotalExcludingTax: t.subtotalExclTax, Total: t.total,
 		TotalDiscountAmounts: []any{}, TotalExcludingTax: t.totalExclTax, TotalPretaxCreditAmounts: []any{},
 		TotalTaxes: taxes, WebhooksDeliveredAt: inv.created,
+		PrePaymentCreditNotesAmount: inv.prePaymentCreditNotes, PostPaymentCreditNotesAmount: inv.postPaymentCreditNotes,
 	}
 	if cust != nil {
 		out.CustomerAddress = renderAddress(cust.address)

@@ -271,7 +271,7 @@ func TestTaxAmountsAreRefusedWithAutomaticTax(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, inv.AutomaticTax.Enabled)
 	assert.Equal(t, "anrok", inv.AutomaticTax.Provider)
-	assert.Equal(t, stripe.InvoiceAutomaticTaxStatusComplete, inv.AutomaticTax.Status)
+	assert.Empty(t, inv.AutomaticTax.Status, "the Anrok app has not answered yet")
 	assert.Equal(t, stripe.InvoiceAutomaticTaxLiabilityTypeSelf, inv.AutomaticTax.Liability.Type)
 
 	line := amountLine(1000, "fee")

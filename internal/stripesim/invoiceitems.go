@@ -105,6 +105,7 @@ func createInvoiceItem(c *call) (any, *apiError) {
 	c.emit("invoiceitem.created", renderInvoiceItem(item), nil)
 	if inv != nil {
 		inv.lines = append(inv.lines, &invoiceLine{id: c.s.ids.next1("il"), item: item})
+		c.automaticTaxChanged(inv)
 		c.emit("invoice.updated", c.renderInvoice(inv), *before)
 	}
 	return c.respondInvoiceItem(item), nil
@@ -172,6 +173,7 @@ func updateInvoiceItem(c *call) (any, *apiError) {
 	c.storeItem(planned, it)
 	c.emit("invoiceitem.updated", renderInvoiceItem(it), itemBefore)
 	if inv != nil {
+		c.automaticTaxChanged(inv)
 		c.emit("invoice.updated", c.renderInvoice(inv), before)
 	}
 	return c.respondInvoiceItem(it), nil
@@ -189,6 +191,7 @@ func deleteInvoiceItem(c *call) (any, *apiError) {
 	if inv != nil {
 		before := c.renderInvoice(inv)
 		inv.lines = slices.DeleteFunc(inv.lines, func(l *invoiceLine) bool { return l.item == it })
+		c.automaticTaxChanged(inv)
 		c.emit("invoice.updated", c.renderInvoice(inv), before)
 	}
 	it.deleted = true

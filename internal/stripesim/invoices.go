@@ -58,13 +58,26 @@ type invoice struct {
 	paidAt                int64
 	voidedAt              int64
 	markedUncollectibleAt int64
+
+	// taxGen numbers the Anrok app's calculations: only the latest one may answer.
+	taxGen int64
+	// paymentIntent and invoicePayment are the invoice's payment (basil links them through
+	// the InvoicePayment; the payment intent does not name the invoice). "" until the first
+	// payment attempt.
+	paymentIntent  string
+	invoicePayment string
+	// Credit notes issued (and not voided) before and after payment.
+	prePaymentCreditNotes  int64
+	postPaymentCreditNotes int64
 }
 
 type automaticTax struct {
 	enabled       bool
 	liabilityType string
-	status        string // complete | requires_location_inputs (null when disabled)
-	provider      string
+	// status is complete | failed | requires_location_inputs, or "" (null): disabled, or
+	// waiting for a third-party app's answer.
+	status   string
+	provider string
 }
 
 // invoiceTotals are an invoice's amounts computed from its lines the way Stripe computes them.
@@ -399,8 +412,17 @@ func (c *call) applyInvoiceFields(inv *invoice, creating bool) *apiError {
 // applyAutomaticTax turns automatic tax on or off. Stripe computes tax itself then, so lines
 // may not carry tax_amounts of their own.
 func (c *call) applyAutomaticTax(inv *invoice, p *param) *apiError {
-	if p.isEmpty() {
+	disable := func() {
+		if usesAnrokApp(inv) {
+			// The app's taxes go with it.
+			for _, l := range inv.lines {
+				l.taxes = nil
+			}
+		}
 		inv.automaticTax = automaticTax{}
+	}
+	if p.isEmpty() {
+		disable()
 		return nil
 	}
 	enabled, ok := p.boolOf("enabled")
@@ -408,7 +430,7 @@ func (c *call) applyAutomaticTax(inv *invoice, p *param) *apiError {
 		return missingParam("automatic_tax[enabled]")
 	}
 	if !enabled {
-		inv.automaticTax = automaticTax{}
+		disable()
 		return nil
 	}
 	for _, l := range inv.lines {
@@ -424,16 +446,25 @@ func (c *call) applyAutomaticTax(inv *invoice, p *param) *apiError {
 	case "account":
 		return notModelled("automatic_tax[liability][type]")
 	}
+	if usesAnrokApp(inv) {
+		inv.automaticTax.liabilityType = liability
+		return nil // already on: a calculation is done or under way
+	}
 	inv.automaticTax = automaticTax{enabled: true, liabilityType: liability, provider: c.s.opts.AutomaticTaxProvider}
+	if usesAnrokApp(inv) {
+		c.automaticTaxChanged(inv)
+		return nil
+	}
 	c.refreshAutomaticTax(inv)
 	return nil
 }
 
-// refreshAutomaticTax recomputes automatic_tax.status: tax can be calculated only for a
-// customer with a recognisable location (the simulator requires an address country). The
-// simulated tax engine charges no tax.
+// refreshAutomaticTax recomputes automatic_tax.status of Stripe's own tax engine: tax can be
+// calculated only for a customer with a recognisable location (the simulator requires an
+// address country). The simulated Stripe Tax charges no tax. The Anrok app answers on its
+// own schedule instead (anrokapp.go).
 func (c *call) refreshAutomaticTax(inv *invoice) {
-	if !inv.automaticTax.enabled {
+	if !inv.automaticTax.enabled || usesAnrokApp(inv) {
 		return
 	}
 	inv.automaticTax.status = "requires_location_inputs"
@@ -583,6 +614,7 @@ func addLines(c *call) (any, *apiError) {
 		}
 		inv.lines = append(inv.lines, line)
 	}
+	c.automaticTaxChanged(inv)
 	c.emit("invoice.updated", c.renderInvoice(inv), before)
 	return c.respond(inv), nil
 }
@@ -654,6 +686,7 @@ func updateLines(c *call) (any, *apiError) {
 	for _, pl := range plans {
 		c.applyLineUpdate(pl)
 	}
+	c.automaticTaxChanged(inv)
 	c.emit("invoice.updated", c.renderInvoice(inv), before)
 	return c.respond(inv), nil
 }
@@ -677,6 +710,7 @@ func updateInvoiceLine(c *call) (any, *apiError) {
 	}
 	before := c.renderInvoice(inv)
 	c.applyLineUpdate(pl)
+	c.automaticTaxChanged(inv)
 	c.emit("invoice.updated", c.renderInvoice(inv), before)
 	return renderLine(pl.line), nil
 }
@@ -763,6 +797,7 @@ func removeLines(c *call) (any, *apiError) {
 			r.line.item.invoice = ""
 		}
 	}
+	c.automaticTaxChanged(inv)
 	c.emit("invoice.updated", c.renderInvoice(inv), before)
 	return c.respond(inv), nil
 }
@@ -789,9 +824,21 @@ func finalizeInvoice(c *call) (any, *apiError) {
 // totals under the currency's minimum charge) is paid at once, as Stripe does.
 func (c *call) finalize(inv *invoice) *apiError {
 	c.refreshAutomaticTax(inv)
-	if inv.automaticTax.enabled && inv.automaticTax.status == "requires_location_inputs" {
-		inv.lastFinalizationError = invalidRequest("customer_tax_location_invalid", "customer",
-			"The customer's location isn't recognized, so automatic tax cannot be calculated. Add an address with a country to the customer.")
+	if inv.automaticTax.enabled && inv.automaticTax.status != autoTaxComplete {
+		if inv.automaticTax.status == autoTaxRequiresLocationInput {
+			inv.lastFinalizationError = invalidRequest("customer_tax_location_invalid", "customer",
+				"The customer's location isn't recognized, so automatic tax cannot be calculated. Add an address with a country to the customer.")
+		} else {
+			// A third-party tax app that has not answered (or failed): Stripe cannot finalize
+			// without the tax.
+			state := "has not completed"
+			if inv.automaticTax.status == autoTaxFailed {
+				state = "failed"
+			}
+			inv.lastFinalizationError = invalidRequest("taxes_calculation_failed", "",
+				"The tax calculation by the tax app %q %s, so the invoice cannot be finalized. Try again once automatic_tax.status is complete.",
+				inv.automaticTax.provider, state)
+		}
 		c.emit("invoice.finalization_failed", c.renderInvoice(inv), nil)
 		return inv.lastFinalizationError
 	}
@@ -850,19 +897,14 @@ func payInvoice(c *call) (any, *apiError) {
 			return c.respond(inv), nil
 		}
 	}
-	outOfBand, _ := c.params.boolOf("paid_out_of_band")
-	if !outOfBand {
-		// The simulated customer always has a working test card: the charge succeeds.
-		inv.attempted = true
-		inv.attemptCount++
+	if outOfBand, _ := c.params.boolOf("paid_out_of_band"); outOfBand {
+		c.cancelOpenPayment(inv)
+		c.markPaid(inv, false)
+		return c.respond(inv), nil
 	}
-	inv.amountPaid = inv.amountDue
-	inv.status, inv.paidAt = statusPaid, c.now
-	out := c.renderInvoice(inv)
-	if !outOfBand {
-		c.emit("invoice.payment_succeeded", out, nil)
-	}
-	c.emit("invoice.paid", out, nil)
+	// The simulated customer's test card works here: the charge succeeds (FailInvoicePayment
+	// simulates declines).
+	c.payByCard(inv)
 	return c.respond(inv), nil
 }
 
@@ -880,6 +922,7 @@ func voidInvoice(c *call) (any, *apiError) {
 	}
 	// The amounts stay as they were: a void invoice keeps its paper trail.
 	inv.status, inv.voidedAt = statusVoid, c.now
+	c.cancelOpenPayment(inv)
 	c.emit("invoice.voided", c.renderInvoice(inv), nil)
 	return c.respond(inv), nil
 }

@@ -43,7 +43,35 @@ type Options struct {
 	DefaultCurrency string
 	// AutomaticTaxProvider is what invoices with automatic tax report as automatic_tax.provider;
 	// "" means "stripe" (an account with the Anrok Stripe app would say "anrok").
+	//
+	// With "stripe" the simulated Stripe Tax answers at once and charges no tax. With "anrok"
+	// the simulator plays the Anrok Stripe app: tax is computed asynchronously, after
+	// AutomaticTaxDelay, by the documented rate table (see the package documentation).
 	AutomaticTaxProvider string
+	// AutomaticTaxDelay is how long the Anrok app takes to compute the tax of a draft after
+	// it is created or its lines change; 0 means DefaultAutomaticTaxDelay.
+	AutomaticTaxDelay time.Duration
+	// AutomaticTaxOutcome is how the Anrok app's calculations end for every account (until
+	// changed with SetAutomaticTaxOutcome); "" means AutomaticTaxCompletes.
+	AutomaticTaxOutcome AutomaticTaxOutcome
+
+	// Webhooks, when set, names the webhook endpoint of each account: it is called with the
+	// account's secret key when an event happens, and an empty url means the account has no
+	// endpoint. It must not call back into the Server. SetWebhookEndpoint (and
+	// PUT /_sim/webhooks) take precedence over it.
+	Webhooks func(accountKey string) (url, secret string)
+	// WebhookMaxAttempts is how many times a delivery is attempted before it is given up;
+	// 0 means DefaultWebhookMaxAttempts.
+	WebhookMaxAttempts int
+	// WebhookRetryBackoff is the wait before the first retry; it doubles for each further
+	// retry (at most 5 minutes). 0 means DefaultWebhookRetryBackoff.
+	WebhookRetryBackoff time.Duration
+	// WebhookTimeout bounds one delivery attempt; 0 means DefaultWebhookTimeout.
+	WebhookTimeout time.Duration
+	// WebhookHTTPClient sends the deliveries; nil means a client that follows no redirects.
+	WebhookHTTPClient *http.Client
+	// WebhookLogSize bounds the delivery log; 0 means DefaultWebhookLogSize.
+	WebhookLogSize int
 }
 
 // DefaultRequestLogSize is the request log's bound when Options.RequestLogSize is 0.
@@ -66,6 +94,12 @@ type Server struct {
 	faults      *faultInjector
 	requests    *requestLog
 	rateLimited atomic.Int64
+	webhooks    *webhookDispatcher
+	tax         *anrokApp
+
+	// epoch changes on Reset, so timers armed before it do nothing after it.
+	epoch  atomic.Int64
+	closed atomic.Bool
 }
 
 // New builds a simulator.
@@ -97,8 +131,18 @@ func New(opts Options) *Server {
 		faults:   newFaultInjector(opts.FaultSeed),
 		requests: newRequestLog(opts.RequestLogSize),
 	}
+	s.webhooks = newWebhookDispatcher(s, opts)
+	s.tax = newAnrokApp(opts)
 	s.mux = s.routes()
 	return s
+}
+
+// Close stops the simulator's background work: queued webhook deliveries are dropped,
+// attempts in flight are aborted, and pending automatic-tax calculations never run. The
+// handler keeps answering requests. Call FlushWebhooks first to let deliveries finish.
+func (s *Server) Close() {
+	s.closed.Store(true)
+	s.webhooks.close()
 }
 
 // ServeHTTP implements http.Handler.
@@ -123,8 +167,14 @@ func (s *Server) AdvanceClock(d time.Duration) {
 }
 
 // Reset forgets every account, object, idempotency key, request record and fault, as if the
-// simulator had just started. The clock offset and counters of rate-limited requests reset too.
+// simulator had just started. The clock offset and counters of rate-limited requests reset too,
+// and so do the webhook endpoints, queued deliveries and delivery log, the automatic-tax
+// settings made at run time, and pending automatic-tax calculations. What Options configured
+// stays.
 func (s *Server) Reset() {
+	s.epoch.Add(1)
+	s.webhooks.reset()
+	s.tax.reset()
 	s.mu.Lock()
 	s.accounts = map[string]*account{}
 	s.accountList = nil

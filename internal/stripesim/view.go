@@ -10,21 +10,25 @@ import (
 // accessors and GET /_sim/invoices). It is a snapshot: changing it changes nothing.
 type Invoice struct {
 	// Account is the owning account's API key, redacted to its last four characters.
-	Account          string            `json:"account"`
-	ID               string            `json:"id"`
-	Customer         string            `json:"customer"`
-	Status           string            `json:"status"`
-	Deleted          bool              `json:"deleted,omitempty"`
-	Currency         string            `json:"currency"`
-	CollectionMethod string            `json:"collection_method"`
-	AutoAdvance      bool              `json:"auto_advance"`
-	AutomaticTax     bool              `json:"automatic_tax"`
-	Number           string            `json:"number,omitempty"`
-	Description      string            `json:"description,omitempty"`
-	Footer           string            `json:"footer,omitempty"`
-	Metadata         map[string]string `json:"metadata"`
-	CustomFields     []CustomField     `json:"custom_fields,omitempty"`
-	Lines            []InvoiceLine     `json:"lines"`
+	Account          string `json:"account"`
+	ID               string `json:"id"`
+	Customer         string `json:"customer"`
+	Status           string `json:"status"`
+	Deleted          bool   `json:"deleted,omitempty"`
+	Currency         string `json:"currency"`
+	CollectionMethod string `json:"collection_method"`
+	AutoAdvance      bool   `json:"auto_advance"`
+	AutomaticTax     bool   `json:"automatic_tax"`
+	// AutomaticTaxProvider and AutomaticTaxStatus repeat automatic_tax.provider and .status;
+	// the status is "" while a third-party tax app has not answered.
+	AutomaticTaxProvider string            `json:"automatic_tax_provider,omitempty"`
+	AutomaticTaxStatus   string            `json:"automatic_tax_status,omitempty"`
+	Number               string            `json:"number,omitempty"`
+	Description          string            `json:"description,omitempty"`
+	Footer               string            `json:"footer,omitempty"`
+	Metadata             map[string]string `json:"metadata"`
+	CustomFields         []CustomField     `json:"custom_fields,omitempty"`
+	Lines                []InvoiceLine     `json:"lines"`
 
 	// Amounts, in the currency's smallest unit, as the API reports them.
 	Subtotal          int64       `json:"subtotal"`
@@ -37,6 +41,14 @@ type Invoice struct {
 	AmountDue         int64       `json:"amount_due"`
 	AmountPaid        int64       `json:"amount_paid"`
 	AmountRemaining   int64       `json:"amount_remaining"`
+	// Credit notes issued on the invoice (void ones aside), before and after payment.
+	PrePaymentCreditNotesAmount  int64 `json:"pre_payment_credit_notes_amount"`
+	PostPaymentCreditNotesAmount int64 `json:"post_payment_credit_notes_amount"`
+
+	// Payment: attempts so far, and the payment intent and InvoicePayment of card payments.
+	AttemptCount   int64  `json:"attempt_count"`
+	PaymentIntent  string `json:"payment_intent,omitempty"`
+	InvoicePayment string `json:"invoice_payment,omitempty"`
 
 	// Unix times; 0 when not reached.
 	Created               int64 `json:"created"`
@@ -131,8 +143,11 @@ func (a *account) snapshot(inv *invoice) Invoice {
 		Subtotal:     t.subtotal, TotalExcludingTax: t.totalExclTax, Total: t.total,
 		TotalTax:        t.inclusiveTaxTotal + t.exclusiveTaxTotal,
 		StartingBalance: amt.startingBalance, AmountDue: amt.amountDue, AmountPaid: amt.amountPaid,
-		AmountRemaining: amt.amountRemaining,
-		Created:         inv.created, FinalizedAt: inv.finalizedAt, PaidAt: inv.paidAt, VoidedAt: inv.voidedAt,
+		AmountRemaining:      amt.amountRemaining,
+		AutomaticTaxProvider: inv.automaticTax.provider, AutomaticTaxStatus: inv.automaticTax.status,
+		PrePaymentCreditNotesAmount: inv.prePaymentCreditNotes, PostPaymentCreditNotesAmount: inv.postPaymentCreditNotes,
+		AttemptCount: inv.attemptCount, PaymentIntent: inv.paymentIntent, InvoicePayment: inv.invoicePayment,
+		Created: inv.created, FinalizedAt: inv.finalizedAt, PaidAt: inv.paidAt, VoidedAt: inv.voidedAt,
 		MarkedUncollectibleAt: inv.markedUncollectibleAt, DueDate: inv.dueDate, EffectiveAt: inv.effectiveAt,
 	}
 	if amt.endingBalance != nil {

@@ -2,11 +2,21 @@
 // taxflow and its developers can run the whole flow without a Stripe account:
 //
 //	stripe-sim -addr 127.0.0.1:8092 [-api-key sk_test_...] [-rps 25] [-control-token T]
+//	           [-webhook-url http://127.0.0.1:8080/webhooks/stripe -webhook-secret whsec_...]
+//	           [-webhook-attempts 5] [-webhook-backoff 1s]
+//	           [-automatic-tax-provider anrok] [-automatic-tax-delay 200ms] [-automatic-tax-outcome complete]
 //
 // Every flag can also come from the environment (STRIPE_SIM_ADDR, STRIPE_SIM_API_KEY,
-// STRIPE_SIM_RPS, STRIPE_SIM_CONTROL_TOKEN, STRIPE_SIM_LOG_LEVEL, STRIPE_SIM_LOG_FORMAT);
-// a flag wins over its variable. Point stripe-go at it with
+// STRIPE_SIM_RPS, STRIPE_SIM_CONTROL_TOKEN, STRIPE_SIM_LOG_LEVEL, STRIPE_SIM_LOG_FORMAT,
+// STRIPE_SIM_WEBHOOK_URL, STRIPE_SIM_WEBHOOK_SECRET, STRIPE_SIM_WEBHOOK_ATTEMPTS,
+// STRIPE_SIM_WEBHOOK_BACKOFF, STRIPE_SIM_AUTOMATIC_TAX_PROVIDER, STRIPE_SIM_AUTOMATIC_TAX_DELAY,
+// STRIPE_SIM_AUTOMATIC_TAX_OUTCOME); a flag wins over its variable. Point stripe-go at it with
 // stripe.BackendConfig{URL: "http://127.0.0.1:8092"}.
+//
+// -webhook-url and -webhook-secret give every account the same webhook endpoint (PUT
+// /_sim/webhooks sets one per account at run time). The binary plays the Anrok Stripe app for
+// automatic tax by default (provider "anrok"), for taxflow's stripe_app tax mode; the
+// package default is Stripe's own tax engine.
 package main
 
 import (
@@ -39,6 +49,15 @@ type config struct {
 	ControlToken string `env:"STRIPE_SIM_CONTROL_TOKEN"`
 	LogLevel     string `env:"STRIPE_SIM_LOG_LEVEL" envDefault:"info"`
 	LogFormat    string `env:"STRIPE_SIM_LOG_FORMAT" envDefault:"text"`
+	// WebhookURL and WebhookSecret (a secret: never logged) name every account's endpoint.
+	WebhookURL      string        `env:"STRIPE_SIM_WEBHOOK_URL"`
+	WebhookSecret   string        `env:"STRIPE_SIM_WEBHOOK_SECRET"`
+	WebhookAttempts int           `env:"STRIPE_SIM_WEBHOOK_ATTEMPTS" envDefault:"5"`
+	WebhookBackoff  time.Duration `env:"STRIPE_SIM_WEBHOOK_BACKOFF" envDefault:"1s"`
+	// The simulated Anrok Stripe app.
+	TaxProvider string        `env:"STRIPE_SIM_AUTOMATIC_TAX_PROVIDER" envDefault:"anrok"`
+	TaxDelay    time.Duration `env:"STRIPE_SIM_AUTOMATIC_TAX_DELAY" envDefault:"200ms"`
+	TaxOutcome  string        `env:"STRIPE_SIM_AUTOMATIC_TAX_OUTCOME" envDefault:"complete"`
 }
 
 // shutdownGrace is how long in-flight requests may take to finish on shutdown.
@@ -78,6 +97,13 @@ func run(ctx context.Context, args []string, environment map[string]string, logO
 	fs.StringVar(&cfg.ControlToken, "control-token", cfg.ControlToken, "bearer token for the /_sim/ endpoints; empty leaves them open (STRIPE_SIM_CONTROL_TOKEN)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (STRIPE_SIM_LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (STRIPE_SIM_LOG_FORMAT)")
+	fs.StringVar(&cfg.WebhookURL, "webhook-url", cfg.WebhookURL, "webhook endpoint of every account; empty sends no webhooks (STRIPE_SIM_WEBHOOK_URL)")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", cfg.WebhookSecret, "whsec_ signing secret of -webhook-url (STRIPE_SIM_WEBHOOK_SECRET)")
+	fs.IntVar(&cfg.WebhookAttempts, "webhook-attempts", cfg.WebhookAttempts, "attempts per webhook delivery (STRIPE_SIM_WEBHOOK_ATTEMPTS)")
+	fs.DurationVar(&cfg.WebhookBackoff, "webhook-backoff", cfg.WebhookBackoff, "wait before the first webhook retry, doubled for each further one (STRIPE_SIM_WEBHOOK_BACKOFF)")
+	fs.StringVar(&cfg.TaxProvider, "automatic-tax-provider", cfg.TaxProvider, "automatic tax provider: anrok (the simulated Anrok app) or stripe (STRIPE_SIM_AUTOMATIC_TAX_PROVIDER)")
+	fs.DurationVar(&cfg.TaxDelay, "automatic-tax-delay", cfg.TaxDelay, "how long the Anrok app takes to compute a draft's tax (STRIPE_SIM_AUTOMATIC_TAX_DELAY)")
+	fs.StringVar(&cfg.TaxOutcome, "automatic-tax-outcome", cfg.TaxOutcome, "how the Anrok app's calculations end: complete, never or failed (STRIPE_SIM_AUTOMATIC_TAX_OUTCOME)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,6 +116,32 @@ func run(ctx context.Context, args []string, environment map[string]string, logO
 	if cfg.APIKey != "" && !strings.HasPrefix(cfg.APIKey, "sk_test_") {
 		return errors.New("-api-key must be a test-mode secret key (sk_test_...): the simulator is Stripe's test mode")
 	}
+	var webhooks func(string) (string, string)
+	switch {
+	case cfg.WebhookURL != "":
+		ep := stripesim.WebhookEndpoint{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret}
+		if err := ep.Validate(); err != nil {
+			return fmt.Errorf("-webhook-url/-webhook-secret: %w", err)
+		}
+		webhooks = func(string) (string, string) { return ep.URL, ep.Secret }
+	case cfg.WebhookSecret != "":
+		return errors.New("-webhook-secret needs -webhook-url")
+	}
+	if cfg.WebhookAttempts < 1 {
+		return fmt.Errorf("-webhook-attempts must be 1 or more, got %d", cfg.WebhookAttempts)
+	}
+	if cfg.WebhookBackoff <= 0 || cfg.TaxDelay <= 0 {
+		return errors.New("-webhook-backoff and -automatic-tax-delay must be positive")
+	}
+	if cfg.TaxProvider != "anrok" && cfg.TaxProvider != "stripe" {
+		return fmt.Errorf("-automatic-tax-provider must be anrok or stripe, got %q", cfg.TaxProvider)
+	}
+	outcome := stripesim.AutomaticTaxOutcome(cfg.TaxOutcome)
+	switch outcome {
+	case stripesim.AutomaticTaxCompletes, stripesim.AutomaticTaxNeverCompletes, stripesim.AutomaticTaxFails:
+	default:
+		return fmt.Errorf("-automatic-tax-outcome must be complete, never or failed, got %q", cfg.TaxOutcome)
+	}
 	logger, err := newLogger(logOut, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
@@ -97,7 +149,10 @@ func run(ctx context.Context, args []string, environment map[string]string, logO
 
 	sim := stripesim.New(stripesim.Options{
 		APIKey: cfg.APIKey, RequestsPerSecond: cfg.RPS, ControlToken: cfg.ControlToken, Logger: logger,
+		Webhooks: webhooks, WebhookMaxAttempts: cfg.WebhookAttempts, WebhookRetryBackoff: cfg.WebhookBackoff,
+		AutomaticTaxProvider: cfg.TaxProvider, AutomaticTaxDelay: cfg.TaxDelay, AutomaticTaxOutcome: outcome,
 	})
+	defer sim.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
@@ -109,7 +164,9 @@ func run(ctx context.Context, args []string, environment map[string]string, logO
 	}
 	logger.Info("stripe simulator listening",
 		"addr", ln.Addr().String(), "api_version", stripesim.APIVersion, "requests_per_second", cfg.RPS,
-		"api_key_restricted", cfg.APIKey != "", "control_token_set", cfg.ControlToken != "")
+		"api_key_restricted", cfg.APIKey != "", "control_token_set", cfg.ControlToken != "",
+		"webhook_url", cfg.WebhookURL, "automatic_tax_provider", cfg.TaxProvider, "automatic_tax_delay", cfg.TaxDelay,
+		"automatic_tax_outcome", cfg.TaxOutcome)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -126,6 +183,10 @@ func run(ctx context.Context, args []string, environment map[string]string, logO
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
+	}
+	// Deliveries already queued get the rest of the grace period.
+	if err := sim.FlushWebhooks(shutdownCtx); err != nil {
+		logger.Warn("webhook deliveries dropped at shutdown", "error", err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v82"
+	"github.com/stripe/stripe-go/v82/webhook"
 )
 
 // syncBuffer lets the test read the log while the server writes it.
@@ -85,4 +89,73 @@ func TestRunRefusesLiveKeysAndBadFlags(t *testing.T) {
 	assert.Error(t, err)
 	err = run(context.Background(), []string{"-log-format", "xml"}, nil, &logs, nil)
 	assert.Error(t, err)
+}
+
+// -webhook-url and -webhook-secret give every account an endpoint: events arrive signed with
+// the secret, which never appears in the log. The binary plays the Anrok app by default.
+func TestRunDeliversWebhooksFromFlags(t *testing.T) {
+	const secret = "whsec_cmdtest_secret_9876"
+	type delivery struct {
+		body []byte
+		sig  string
+	}
+	got := make(chan delivery, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- delivery{b, r.Header.Get("Stripe-Signature")}
+	}))
+	defer receiver.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-webhook-url", receiver.URL, "-automatic-tax-delay", "10ms"},
+			map[string]string{"STRIPE_SIM_WEBHOOK_SECRET": secret}, &logs, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("run ended early: %v", err)
+	}
+	sc := stripe.NewClient("sk_test_any_account_1234", stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{
+		URL: stripe.String("http://" + addr), MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	})))
+	cus, err := sc.V1Customers.Create(context.Background(), &stripe.CustomerCreateParams{Name: stripe.String("Acme")})
+	require.NoError(t, err)
+	inv, err := sc.V1Invoices.Create(context.Background(), &stripe.InvoiceCreateParams{
+		Customer: stripe.String(cus.ID), AutomaticTax: &stripe.InvoiceCreateAutomaticTaxParams{Enabled: stripe.Bool(true)},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "anrok", inv.AutomaticTax.Provider)
+
+	select {
+	case d := <-got:
+		ev, err := webhook.ConstructEvent(d.body, d.sig, secret)
+		require.NoError(t, err)
+		assert.Equal(t, stripe.EventType("customer.created"), ev.Type)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no webhook arrived")
+	}
+	cancel()
+	require.NoError(t, <-done)
+	assert.NotContains(t, logs.String(), secret)
+}
+
+func TestRunRefusesBadWebhookAndTaxFlags(t *testing.T) {
+	var logs syncBuffer
+	for _, args := range [][]string{
+		{"-webhook-secret", "whsec_x"},
+		{"-webhook-url", "http://127.0.0.1:1/hook", "-webhook-secret", "nope"},
+		{"-webhook-url", "not a url", "-webhook-secret", "whsec_x"},
+		{"-webhook-attempts", "0"},
+		{"-automatic-tax-provider", "avalara"},
+		{"-automatic-tax-outcome", "sometimes"},
+		{"-automatic-tax-delay", "0s"},
+	} {
+		assert.Error(t, run(context.Background(), args, nil, &logs, nil), "%v", args)
+	}
 }
