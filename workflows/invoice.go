@@ -119,6 +119,19 @@ func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	return w.watch(ctx)
 }
 
+// mirrors says whether an event can change what taxflow knows of the invoice.
+func (w *invoiceWorkflow) mirrors(typ string) bool {
+	switch typ {
+	case "invoice.finalized":
+		return w.state.Status == string(invoicing.StatusDraft) || w.state.Status == string(invoicing.StatusReceived) || w.state.Status == string(invoicing.StatusFailed)
+	case "invoice.paid", "invoice.payment_succeeded":
+		return w.state.Status != string(invoicing.StatusPaid)
+	case "invoice.payment_failed", "invoice.marked_uncollectible", "invoice.voided", "invoice.deleted":
+		return true
+	}
+	return false // invoice.created, invoice.updated (read while waiting for Stripe's tax), ...
+}
+
 // invoiceEnded: the invoice will never go further (its draft was deleted in Stripe).
 type invoiceEnded struct{ why string }
 
@@ -406,8 +419,12 @@ func (w *invoiceWorkflow) awaitFinalization(ctx workflow.Context) (invoicing.Ste
 
 // onStripeEvent mirrors a Stripe event (read back from Stripe by the activity) and
 // reacts: a void done in Stripe voids the Anrok transaction; a deleted draft ends the
-// invoice (its Anrok transaction, if any, voided).
+// invoice (its Anrok transaction, if any, voided). Events that cannot change anything
+// taxflow mirrors — or tell what the workflow already knows — cost no Stripe call.
 func (w *invoiceWorkflow) onStripeEvent(ctx workflow.Context, ev StripeEventSignal) error {
+	if !w.mirrors(ev.Type) {
+		return nil
+	}
 	var res activities.StripeEventResult
 	if err := workflow.ExecuteActivity(ctx, a.ApplyStripeEvent, w.ref(), activities.StripeEvent{ID: ev.EventID, Type: ev.Type}).Get(ctx, &res); err != nil {
 		return err

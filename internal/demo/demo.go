@@ -26,6 +26,9 @@ type Options struct {
 	// StripeBaseURL is the Stripe simulator ("" = real Stripe); StripeKey its API key.
 	StripeBaseURL string
 	StripeKey     string
+	// StripeWebhookSecret is the signing secret of the Stripe account's webhook endpoint
+	// (whsec_...; "" = no webhooks).
+	StripeWebhookSecret string
 	// AnrokBaseURL is the Anrok simulator ("" = real Anrok); AnrokKey its API key.
 	AnrokBaseURL string
 	AnrokKey     string
@@ -115,6 +118,9 @@ func Load(ctx context.Context, o Options) (Result, error) {
 	if o.StripeBaseURL != "" {
 		stripeAccount["base_url"] = o.StripeBaseURL
 	}
+	if o.StripeWebhookSecret != "" {
+		stripeAccount["webhook_secret"] = o.StripeWebhookSecret
+	}
 	if err := c.put("/v1/stripe-accounts/"+StripeAccountID, stripeAccount); err != nil {
 		return Result{}, err
 	}
@@ -146,7 +152,15 @@ func Load(ctx context.Context, o Options) (Result, error) {
 	}
 	var res Result
 	for _, cu := range customers {
-		params := &stripe.CustomerCreateParams{Name: stripe.String(cu.name), Email: stripe.String(cu.email)}
+		// The Stripe customer gets its address too: Stripe's own tax (the Anrok Stripe app,
+		// tax_mode stripe_app) reads it from there.
+		params := &stripe.CustomerCreateParams{Name: stripe.String(cu.name), Email: stripe.String(cu.email), Address: &stripe.AddressParams{
+			Line1: stripe.String(cu.address["line1"]), City: stripe.String(cu.address["city"]), PostalCode: stripe.String(cu.address["postal_code"]),
+			Country: stripe.String(cu.address["country"]),
+		}}
+		if r := cu.address["region"]; r != "" {
+			params.Address.State = stripe.String(r)
+		}
 		params.AddMetadata("taxflow_customer_id", cu.id)
 		params.SetIdempotencyKey("taxflow-demo/" + o.RunID + "/" + cu.id)
 		sCustomer, err := sc.V1Customers.Create(ctx, params)
@@ -221,7 +235,8 @@ type InvoiceState struct {
 	Tax             int64  `json:"tax"`
 	Total           int64  `json:"total"`
 	ExternalInvoice *struct {
-		InvoiceID string `json:"invoice_id"`
+		InvoiceID      string  `json:"invoice_id"`
+		ExternalStatus *string `json:"external_status"`
 	} `json:"external_invoice"`
 	AnrokTransaction *struct {
 		ID      string `json:"id"`

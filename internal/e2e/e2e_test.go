@@ -61,6 +61,7 @@ type stack struct {
 	temporal  client.Client
 	opts      demo.Options
 	logs      *logBuffer
+	mu        sync.Mutex // guards api, read by the Stripe simulator's deliveries
 }
 
 // stackOption adjusts the simulators of a stack.
@@ -92,7 +93,21 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	s.anrok = anroksim.New(sc.anrok)
 	anrokSrv := httptest.NewServer(s.anrok)
 	t.Cleanup(anrokSrv.Close)
+	// Stripe delivers its webhooks, signed, to the starter's endpoint for the demo account.
+	webhookSecret := "whsec_e2e_" + testenv.RandomHex(8)
+	if sc.stripe.Webhooks == nil {
+		sc.stripe.Webhooks = func(string) (string, string) {
+			return s.apiURL() + "/v1/webhooks/stripe/" + demo.StripeAccountID, webhookSecret
+		}
+	}
+	if sc.stripe.AutomaticTaxProvider == "" {
+		sc.stripe.AutomaticTaxProvider = "anrok" // the account has the Anrok Stripe app installed
+	}
+	if sc.stripe.WebhookRetryBackoff == 0 {
+		sc.stripe.WebhookRetryBackoff = 100 * time.Millisecond
+	}
 	s.stripe = stripesim.New(sc.stripe)
+	t.Cleanup(s.stripe.Close)
 	stripeSrv := httptest.NewServer(s.stripe)
 	t.Cleanup(stripeSrv.Close)
 	s.anrokURL, s.stripeURL = anrokSrv.URL, stripeSrv.URL
@@ -113,13 +128,17 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Cleanup(w.Stop)
 
 	srv := &api.Server{Store: st, Secrets: keys, Workflows: api.TemporalWorkflows{Client: tc, TaskQueue: taskQueue}, Tokens: []string{token}, Log: logger}
-	s.api = httptest.NewServer(srv.Handler())
+	api := httptest.NewServer(srv.Handler())
+	s.mu.Lock()
+	s.api = api
+	s.mu.Unlock()
 	t.Cleanup(s.api.Close)
 	s.opts = demo.Options{
 		APIURL: s.api.URL, Token: token,
 		StripeBaseURL: s.stripeURL, StripeKey: "sk_test_e2e_" + testenv.RandomHex(4),
 		AnrokBaseURL: s.anrokURL, AnrokKey: "se2e/sae2e/secret.e2e",
-		RunID: testenv.RandomHex(4),
+		StripeWebhookSecret: webhookSecret,
+		RunID:               testenv.RandomHex(4),
 	}
 	return s
 }
@@ -204,6 +223,15 @@ func (s *stack) stripeInvoicesOf(id string) []stripesim.Invoice {
 		}
 	}
 	return out
+}
+
+func (s *stack) apiURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.api == nil {
+		return "http://127.0.0.1:1"
+	}
+	return s.api.URL
 }
 
 type anrokSim struct {

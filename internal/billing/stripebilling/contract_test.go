@@ -135,6 +135,26 @@ func TestStripeAcceptsEveryRequestTaxflowSends(t *testing.T) {
 	if _, err := p.Void(ctx, call, draft.ID); err != nil {
 		t.Fatalf("void: %v", err)
 	}
+	// The other shapes an invoice can take: effective_at aligned to the period and automatic
+	// tax (stripe_app), automatic tax turned off at the deadline, a skipped draft deleted.
+	appDraft, err := p.CreateDraft(ctx, billing.Call{InvoiceID: "inv_contract_app", Attempt: "r0a1"}, billing.Draft{
+		CustomerRef: "cus_contract", Currency: "usd", CollectionMethod: "charge_automatically",
+		EffectiveAt: time.Date(2026, 10, 31, 23, 59, 59, 0, time.UTC), AutomaticTax: true,
+	})
+	if err != nil {
+		t.Fatalf("create an automatic-tax draft: %v", err)
+	}
+	if _, err := p.WriteLines(ctx, billing.Call{InvoiceID: "inv_contract_app", Attempt: "r0a1"}, appDraft.ID,
+		[]billing.Line{{LineID: "l1", Description: "Collapsed", Currency: "usd", Amount: 1000, PlainAmount: true, ProductRef: "prod_NWjs8kKbJWmuuc"}},
+		&billing.Invoice{ID: appDraft.ID, Status: "draft"}); err != nil {
+		t.Fatalf("lines without tax: %v", err)
+	}
+	if _, err := p.DisableAutomaticTax(ctx, billing.Call{InvoiceID: "inv_contract_app", Attempt: "r0a1"}, appDraft.ID); err != nil {
+		t.Fatalf("disable automatic tax: %v", err)
+	}
+	if err := p.DeleteDraft(ctx, billing.Call{InvoiceID: "inv_contract_app", Attempt: "r0a1"}, appDraft.ID); err != nil {
+		t.Fatalf("delete draft: %v", err)
+	}
 	want := []string{
 		"GET /v1/invoices",
 		"POST /v1/invoices",
@@ -149,7 +169,7 @@ func TestStripeAcceptsEveryRequestTaxflowSends(t *testing.T) {
 		}
 	}
 	for _, k := range rec.keys {
-		if len(k) > 255 || !strings.HasPrefix(k, "taxflow/inv_contract/") {
+		if len(k) > 255 || !strings.HasPrefix(k, "taxflow/inv_contract") {
 			t.Errorf("idempotency key %q is not derived from the invoice", k)
 		}
 	}

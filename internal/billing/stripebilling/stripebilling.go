@@ -320,6 +320,7 @@ const StatusDeleted = "deleted"
 func (p *Provider) DeleteDraft(ctx context.Context, c billing.Call, externalID string) error {
 	params := &stripe.InvoiceDeleteParams{}
 	params.Context = ctx
+	params.SetIdempotencyKey(idempotencyKey(c, "delete-draft", externalID))
 	if _, err := p.sc.V1Invoices.Delete(ctx, externalID, params); err != nil {
 		if cur, gerr := p.Get(ctx, externalID); gerr == nil && cur.Status == StatusDeleted {
 			return nil

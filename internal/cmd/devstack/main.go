@@ -133,6 +133,12 @@ func run() error {
 	if i := strings.Index(token, ","); i >= 0 {
 		token = token[:i]
 	}
+	webhookSecret, err := persisted(filepath.Join(data, "stripe-webhook-secret"), "STRIPE_WEBHOOK_SECRET", func() string {
+		return "whsec_dev_" + hex.EncodeToString(randomBytes(16))
+	})
+	if err != nil {
+		return err
+	}
 
 	sup := &devenv.Supervisor{Log: out}
 	defer sup.Stop(10 * time.Second)
@@ -152,7 +158,9 @@ func run() error {
 	}
 	if useStripeSim {
 		stripeKey = "sk_test_taxflow_demo"
-		if err := start("stripe-sim", filepath.Join(bin, "stripe-sim"), []string{"-addr", *stripeAddr}); err != nil {
+		// The simulator signs its webhooks for the demo account's endpoint on the starter.
+		webhookURL := "http://" + httpAddr + "/v1/webhooks/stripe/" + demo.StripeAccountID
+		if err := start("stripe-sim", filepath.Join(bin, "stripe-sim"), []string{"-addr", *stripeAddr, "-webhook-url", webhookURL, "-webhook-secret", webhookSecret}); err != nil {
 			return err
 		}
 	}
@@ -177,7 +185,7 @@ func run() error {
 		return fmt.Errorf("the starter did not come up (see .data/logs/starter.log): %w", err)
 	}
 
-	opts := demo.Options{APIURL: apiURL, Token: token, StripeKey: stripeKey, AnrokKey: anrokKey}
+	opts := demo.Options{APIURL: apiURL, Token: token, StripeKey: stripeKey, AnrokKey: anrokKey, StripeWebhookSecret: webhookSecret}
 	if useStripeSim {
 		opts.StripeBaseURL = "http://" + *stripeAddr
 	}
