@@ -291,7 +291,9 @@ func (w *invoiceWorkflow) taxTimeoutFailure(keepStatus bool) error {
 // invoice stays a draft, and a retry goes back to waiting for tax.
 func (w *invoiceWorkflow) keepDraft() error {
 	w.noTax = false
-	return w.taxTimeoutFailure(true)
+	f := w.taxTimeoutFailure(true).(*stepFailure)
+	f.resume = invoicing.StepTax
+	return f
 }
 
 func (w *invoiceWorkflow) taxWait() time.Duration {
@@ -463,6 +465,8 @@ func (w *invoiceWorkflow) onStripeEvent(ctx workflow.Context, ev StripeEventSign
 type stepFailure struct {
 	info       ErrorInfo
 	keepStatus bool
+	// resume is the step a retry starts from ("": the failed step).
+	resume invoicing.Step
 }
 
 func (e *stepFailure) Error() string { return e.info.Code + ": " + e.info.Message }
@@ -516,6 +520,9 @@ func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step,
 		return step, err
 	}
 	resume := step
+	if sf != nil && sf.resume != "" {
+		resume = sf.resume
+	}
 	if step == invoicing.StepFinalize {
 		// Nothing is filed for an invoice that was never issued.
 		var res activities.CompensationResult

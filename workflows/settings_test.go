@@ -136,21 +136,34 @@ func TestAnrokDeadlineUnderFinalizeWritesLinesWithoutTaxFinalizesAndAlerts(t *te
 }
 
 func TestAnrokDeadlineUnderKeepDraftWritesTheDraftAndRetryTaxesIt(t *testing.T) {
-	env := anrokTimeout(t, invoicing.OnTaxTimeoutKeepDraft)
-	// After the retry the tax comes through: the retry's CalculateTax is a fresh call.
+	env := newEnv(t)
+	checked(env, activities.CheckResult{TaxMode: invoicing.TaxModeAnrokAPI, OnTaxTimeout: invoicing.OnTaxTimeoutKeepDraft})
+	// Anrok is down until the retry, then answers.
+	env.OnActivity(a.CalculateTax, mock.Anything, mock.MatchedBy(func(r activities.InvoiceRef) bool { return r.Retry == 0 })).
+		Return(activities.TaxSummary{}, temporal.NewApplicationErrorWithOptions("429", "rateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: 25 * time.Minute}))
+	env.OnActivity(a.CalculateTax, mock.Anything, mock.MatchedBy(func(r activities.InvoiceRef) bool { return r.Retry == 1 })).Return(activities.TaxSummary{Tax: 722, Total: 15722}, nil)
 	env.OnActivity(a.WriteDraftLines, mock.Anything, linesIn(true)).Return(activities.LinesResult{}, nil).Once()
-	env.OnActivity(a.RecordFailure, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.WriteDraftLines, mock.Anything, linesIn(false)).Return(activities.LinesResult{}, nil).Once()
+	env.OnActivity(a.CommitTax, mock.Anything, ref).Return(activities.TaxSummary{Tax: 722}, nil)
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, finalizeMode(activities.FinalizeCommitted)).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Tax: 722, Total: 15722}, nil)
+	var recorded activities.FailureInput
+	env.OnActivity(a.RecordFailure, mock.Anything, mock.Anything).Run(func(args mock.Arguments) { recorded = args.Get(1).(activities.FailureInput) }).Return(nil)
 	env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(nil)
 	env.RegisterDelayedCallback(func() {
 		v, _ := env.QueryWorkflow(QueryState)
 		var st State
 		require.NoError(t, v.Get(&st))
 		require.Equal(t, "draft", st.Status)
-		env.CancelWorkflow()
+		require.True(t, st.WaitingForRetry)
+		env.SignalWorkflow(SignalRetry, RetrySignal{})
 	}, 3*time.Hour)
-	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID})
-	env.AssertCalled(t, "WriteDraftLines", mock.Anything, linesIn(true))
-	env.AssertNotCalled(t, "FinalizeStripeInvoice", mock.Anything, mock.Anything)
+	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: time.Hour})
+	require.Equal(t, invoicing.CodeTaxTimeout, recorded.Code)
+	require.True(t, recorded.KeepStatus)
+	res := result(t, env)
+	require.Equal(t, "finalized", res.Status)
+	require.Equal(t, int64(722), res.Tax)
+	env.AssertNumberOfCalls(t, "WriteDraftLines", 2)
 }
 
 // skip_below_minimum: a total under the currency's Stripe minimum is not sent.

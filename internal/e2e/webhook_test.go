@@ -165,3 +165,46 @@ func TestStripeAppDeadlineUnderEachPolicy(t *testing.T) {
 		t.Fatalf("finalize: Stripe %+v", si)
 	}
 }
+
+// anrok_api at the deadline, under each on_tax_timeout policy: Anrok answers nothing but
+// 500s for longer than tax_wait.
+func TestAnrokDeadlineUnderEachPolicy(t *testing.T) {
+	s := newStack(t)
+	s.settle(s.loadDemo())
+	if err := s.anrok.SetFaultRates(anroksim.FaultRates{ServerError: 1}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(policy string) string {
+		s.setSettings(map[string]any{"tax_wait": "2s", "on_tax_timeout": policy})
+		id := "inv-anrok-" + policy + "-" + s.opts.RunID
+		s.postInvoice(id, "cust-denver", "usd", line("l1", "platform-fee", 15000))
+		s.waitFor(id, func(st demo.InvoiceState) bool { return len(st.Errors) > 0 })
+		return id
+	}
+	failed := post("fail")
+	if st := s.waitFor(failed, status("failed")); st.Errors[0].Code != "tax_timeout" || st.TaxStatus != "failed" {
+		t.Fatalf("fail: %+v", st)
+	}
+	kept := post("keep_draft")
+	st := s.waitFor(kept, status("draft"))
+	if st.Errors[0].Code != "tax_timeout" || len(s.stripeInvoicesOf(kept)) != 1 || s.stripeInvoicesOf(kept)[0].Status != "draft" {
+		t.Fatalf("keep_draft: %+v", st)
+	}
+	finalized := post("finalize")
+	st = s.waitFor(finalized, status("finalized"))
+	if st.Errors[0].Code != "finalized_without_tax" || st.Tax != 0 {
+		t.Fatalf("finalize: %+v", st)
+	}
+	if _, ok := s.anrokTransaction(finalized); ok {
+		t.Fatal("finalized without tax, yet committed in Anrok")
+	}
+	// Anrok recovers: the kept draft, retried, is taxed, committed and finalized.
+	s.anrok.ClearFaults()
+	s.setSettings(map[string]any{})
+	if code, body := s.call("POST", "/v1/invoices/"+kept+"/retry", nil); code != 202 {
+		t.Fatalf("retry: %d %v", code, body)
+	}
+	if st := s.waitFor(kept, status("finalized")); st.Tax != 722 {
+		t.Fatalf("kept draft after the retry: %+v", st)
+	}
+}
