@@ -46,8 +46,10 @@ run: tools build
 	$(BIN)/devstack
 
 # devpg provides PostgreSQL: the machine's on 127.0.0.1:5432, else a throwaway cluster.
+# The test of `make run` itself runs last, alone: it binds fixed-per-run ports for five
+# processes, which other packages' servers starting on random ports could take meanwhile.
 test: tools
-	$(GO) run ./internal/cmd/devpg -- $(GO) test $(TEST_FLAGS) ./...
+	$(GO) run ./internal/cmd/devpg -- bash -c '$(GO) test $(TEST_FLAGS) -skip TestMakeRun ./... && $(GO) test $(TEST_FLAGS) -run TestMakeRun ./internal/cmd/devstack'
 
 lint: tools
 	$(GO) vet ./...

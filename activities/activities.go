@@ -46,7 +46,9 @@ type Activities struct {
 	DefaultTaxWait time.Duration
 	// Now is the clock (tests replace it).
 	Now func() time.Time
-	Log *slog.Logger
+	// SignalInvoice reaches an invoice's workflow (Stripe dispute events).
+	SignalInvoice InvoiceSignaler
+	Log           *slog.Logger
 
 	billings   providerCache[billing.Provider]
 	taxEngines providerCache[tax.Engine]

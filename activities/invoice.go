@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/taxflow/taxflow/internal/alerts"
 	"github.com/taxflow/taxflow/internal/billing"
 	"github.com/taxflow/taxflow/internal/failure"
 	"github.com/taxflow/taxflow/internal/invoicing"
@@ -598,7 +599,7 @@ func (a *Activities) finalizeStripeInvoice(ctx context.Context, in FinalizeInput
 		finalizedAt = a.now()
 	}
 	number := inv.Number
-	if err := a.Store.SetInvoiceFinalized(ctx, sqldb.SetInvoiceFinalizedParams{ID: b.Invoice.ID, StripeInvoiceNumber: &number, StripeFinalizedAt: &finalizedAt}); err != nil {
+	if err := a.recordFinalized(ctx, b.Invoice.ID, number, finalizedAt); err != nil {
 		return FinalizeResult{}, fmt.Errorf("record finalization: %w", err)
 	}
 	res := FinalizeResult{StripeInvoiceID: inv.ID, Number: inv.Number, Tax: inv.Tax, Total: inv.Total}
@@ -794,7 +795,12 @@ func (a *Activities) voidStripeInvoice(ctx context.Context, in InvoiceRef) error
 		}
 		return err
 	}
-	return a.Store.SetInvoiceVoided(ctx, in.InvoiceID)
+	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		if err := q.SetInvoiceVoided(ctx, in.InvoiceID); err != nil {
+			return err
+		}
+		return emit(ctx, q, alerts.InvoiceVoided, in.InvoiceID, string(invoicing.StepVoid), "", "voided through taxflow", nil)
+	})
 }
 
 // VoidTaxResult says how the Anrok transaction was taken out of filing.
@@ -890,6 +896,8 @@ type FailureInput struct {
 	// KeepStatus leaves the invoice's status as it is (a finalized invoice whose void
 	// failed stays finalized); otherwise it becomes failed.
 	KeepStatus bool
+	// Retry is the operator retries so far (one announcement per failure and retry).
+	Retry int `json:",omitempty"`
 }
 
 // RecordFailure stores a step's error on the invoice and marks it failed.
@@ -902,7 +910,16 @@ func (a *Activities) RecordFailure(ctx context.Context, in FailureInput) error {
 		}); err != nil {
 			return err
 		}
-		return q.SetInvoiceFailed(ctx, sqldb.SetInvoiceFailedParams{ID: in.InvoiceID, KeepStatus: in.KeepStatus, TaxFailed: taxFailed, Step: in.Step})
+		if err := q.SetInvoiceFailed(ctx, sqldb.SetInvoiceFailedParams{ID: in.InvoiceID, KeepStatus: in.KeepStatus, TaxFailed: taxFailed, Step: in.Step}); err != nil {
+			return err
+		}
+		for _, typ := range failureEvents(in) {
+			if err := emit(ctx, q, typ, in.InvoiceID, in.Step, in.Code, in.Message, map[string]any{"provider": in.Provider, "class": in.Class},
+				in.Step, in.Code, fmt.Sprint(in.Retry)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -953,4 +970,14 @@ func (a *Activities) voidTaxOfUnfinalized(ctx context.Context, in InvoiceRef) (C
 		return CompensationResult{}, err
 	}
 	return CompensationResult{Voided: true, TaxStatus: res.TaxStatus}, nil
+}
+
+// recordFinalized records the finalization and announces it.
+func (a *Activities) recordFinalized(ctx context.Context, invoiceID, number string, at time.Time) error {
+	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		if err := q.SetInvoiceFinalized(ctx, sqldb.SetInvoiceFinalizedParams{ID: invoiceID, StripeInvoiceNumber: &number, StripeFinalizedAt: &at}); err != nil {
+			return err
+		}
+		return emit(ctx, q, alerts.InvoiceFinalized, invoiceID, string(invoicing.StepFinalize), "", "finalized in Stripe", map[string]any{"stripe_invoice_number": number})
+	})
 }

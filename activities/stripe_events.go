@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/taxflow/taxflow/internal/alerts"
 	"github.com/taxflow/taxflow/internal/failure"
 	"github.com/taxflow/taxflow/internal/invoicing"
 	"github.com/taxflow/taxflow/internal/store"
@@ -65,7 +66,18 @@ func (a *Activities) applyStripeEvent(ctx context.Context, in InvoiceRef, ev Str
 			s := string(status)
 			st = &s
 		}
-		return a.Store.SetExternalStatus(ctx, sqldb.SetExternalStatusParams{ID: in.InvoiceID, ExternalStatus: &external, Status: st})
+		return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+			if err := q.SetExternalStatus(ctx, sqldb.SetExternalStatusParams{ID: in.InvoiceID, ExternalStatus: &external, Status: st}); err != nil {
+				return err
+			}
+			switch external {
+			case "PAID":
+				return emit(ctx, q, alerts.InvoicePaid, in.InvoiceID, string(invoicing.StepWatch), "", "paid in Stripe", nil)
+			case "VOID", "DELETED":
+				return emit(ctx, q, alerts.InvoiceVoided, in.InvoiceID, string(invoicing.StepWatch), external, "voided or deleted in Stripe", nil)
+			}
+			return nil
+		})
 	}
 	var res StripeEventResult
 	switch {
@@ -105,7 +117,7 @@ func (a *Activities) recordStripeFinalization(ctx context.Context, b *invoiceBun
 	if finalizedAt.IsZero() {
 		finalizedAt = a.now()
 	}
-	if err := a.Store.SetInvoiceFinalized(ctx, sqldb.SetInvoiceFinalizedParams{ID: b.Invoice.ID, StripeInvoiceNumber: &number, StripeFinalizedAt: &finalizedAt}); err != nil {
+	if err := a.recordFinalized(ctx, b.Invoice.ID, number, finalizedAt); err != nil {
 		return nil, err
 	}
 	committed, err := a.Store.GetTaxResult(ctx, sqldb.GetTaxResultParams{InvoiceID: b.Invoice.ID, Kind: "committed"})

@@ -27,8 +27,9 @@ func main() {
 	srv := &api.Server{
 		Store:     p.Store,
 		Secrets:   p.Secrets,
-		Workflows: api.TemporalWorkflows{Client: p.Temporal, TaskQueue: p.Config.TaskQueue},
+		Workflows: app.InvoiceClient(p.Config, p.Temporal),
 		Tokens:    p.Config.APITokens,
+		Estimator: app.NewEstimator(p.Config, p.Store, p.Secrets),
 		Log:       p.Log,
 	}
 	go srv.SweepUnstarted(ctx, 15*time.Second)

@@ -24,7 +24,12 @@ func main() {
 	defer p.Close()
 
 	w := worker.New(p.Temporal, p.Config.TaskQueue, worker.Options{})
-	workflows.Register(w, app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, nil))
+	acts := app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, nil)
+	acts.SignalInvoice = app.InvoiceClient(p.Config, p.Temporal).Signal
+	workflows.Register(w, acts)
+	workflows.RegisterAlerts(w, app.NewAlertActivities(p.Store, p.Secrets))
+	// Outgoing webhooks: the outbox's events are handed to delivery workflows.
+	go app.NewDispatcher(p.Config, p.Store, p.Temporal, p.Log).Run(ctx)
 	p.Log.Info("worker started", "task_queue", p.Config.TaskQueue, "temporal", p.Config.TemporalAddress, "namespace", p.Config.TemporalNamespace)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		p.Log.Error("worker stopped", "error", err)

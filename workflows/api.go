@@ -24,7 +24,39 @@ const (
 	// SignalStripeEvent forwards a verified Stripe webhook event about the invoice (sent by
 	// the starter's webhook endpoint). Body: StripeEventSignal.
 	SignalStripeEvent = "stripe-event"
+	// SignalDispute reports a dispute of the invoice's payment. Body: DisputeSignal, e.g.
+	// {"status": "lost"}.
+	SignalDispute = "dispute"
+	// SignalCreditNote issues a credit note stored by the API. Body: CreditNoteSignal.
+	SignalCreditNote = "credit-note"
+	// SignalRefreshTax recomputes the tax of a draft and rewrites it. Body: {} (optional reason).
+	SignalRefreshTax = "refresh-tax"
+	// SignalFinalizeNow ends the wait of a draft (for tax, or for a person in Stripe) and
+	// finalizes it. Body: {} (optional reason).
+	SignalFinalizeNow = "finalize-now"
 )
+
+// DisputeSignal is the body of SignalDispute.
+type DisputeSignal struct {
+	// Status is opened, won or lost: only a lost dispute changes the tax (a negation).
+	Status string `json:"status"`
+	// DisputeID is Stripe's dispute id, when the dispute came from Stripe.
+	DisputeID string `json:"dispute_id,omitempty"`
+}
+
+// CreditNoteSignal is the body of SignalCreditNote.
+type CreditNoteSignal struct {
+	CreditNoteID string `json:"credit_note_id"`
+}
+
+// ActionSignal is the body of SignalRefreshTax and SignalFinalizeNow.
+type ActionSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// DefaultContinueEvery is how many events a watching workflow handles before it continues
+// as new (besides whenever Temporal suggests it).
+const DefaultContinueEvery = 500
 
 // StripeEventSignal is the body of SignalStripeEvent: the event is a hint, the workflow
 // reads the invoice back from Stripe before acting.
@@ -45,6 +77,13 @@ type InvoiceInput struct {
 	InvoiceID string
 	// WatchPeriod overrides DefaultWatchPeriod (0: default).
 	WatchPeriod time.Duration `json:",omitempty"`
+	// Resume: a continuation (continue-as-new) or a restart by a late event (signal-with-
+	// start): the workflow loads the invoice's state from Postgres before anything else.
+	Resume bool `json:",omitempty"`
+	// WatchUntil carries the end of the watch across continue-as-new.
+	WatchUntil time.Time `json:",omitempty"`
+	// ContinueEvery overrides DefaultContinueEvery (tests).
+	ContinueEvery int `json:",omitempty"`
 }
 
 // InvoiceResult is the workflow's result: ids and totals.

@@ -49,13 +49,21 @@ type invoiceWorkflow struct {
 	// noTax: the tax deadline passed under a policy that goes on without tax (finalize,
 	// keep_draft); the lines are written without tax and nothing is committed.
 	noTax bool
+	// keepDraftPolicy: the deadline's policy is keep_draft (not an operator's finalize-now).
+	keepDraftPolicy bool
+	// finalizeRequested: an operator sent finalize-now.
+	finalizeRequested bool
 	// retries counts the operator's retries; activities derive fresh idempotency keys from it
 	// (Stripe replays a saved error for 24 h under the same key) and look for what an
 	// earlier attempt created before creating anything.
-	retries int
-	retry   workflow.ReceiveChannel
-	voidCh  workflow.ReceiveChannel
-	stripe  workflow.ReceiveChannel
+	retries     int
+	retry       workflow.ReceiveChannel
+	voidCh      workflow.ReceiveChannel
+	stripe      workflow.ReceiveChannel
+	disputes    workflow.ReceiveChannel
+	creditNotes workflow.ReceiveChannel
+	refresh     workflow.ReceiveChannel
+	finalizeNow workflow.ReceiveChannel
 }
 
 func newInvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (*invoiceWorkflow, error) {
@@ -70,9 +78,13 @@ func newInvoiceWorkflow(ctx workflow.Context, in InvoiceInput) (*invoiceWorkflow
 			Status:    string(invoicing.StatusReceived),
 			TaxStatus: string(invoicing.TaxPending),
 		},
-		retry:  workflow.GetSignalChannel(ctx, SignalRetry),
-		voidCh: workflow.GetSignalChannel(ctx, SignalVoid),
-		stripe: workflow.GetSignalChannel(ctx, SignalStripeEvent),
+		retry:       workflow.GetSignalChannel(ctx, SignalRetry),
+		voidCh:      workflow.GetSignalChannel(ctx, SignalVoid),
+		stripe:      workflow.GetSignalChannel(ctx, SignalStripeEvent),
+		disputes:    workflow.GetSignalChannel(ctx, SignalDispute),
+		creditNotes: workflow.GetSignalChannel(ctx, SignalCreditNote),
+		refresh:     workflow.GetSignalChannel(ctx, SignalRefreshTax),
+		finalizeNow: workflow.GetSignalChannel(ctx, SignalFinalizeNow),
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return w.state, nil }); err != nil {
 		return nil, err
@@ -92,6 +104,12 @@ func (w *invoiceWorkflow) stripeApp() bool { return w.check.TaxMode == invoicing
 func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, providerCallOptions)
 	step := invoicing.StepCheck
+	if w.in.Resume {
+		var err error
+		if step, err = w.resume(ctx); err != nil {
+			return w.result(), err
+		}
+	}
 	for step != invoicing.StepWatch && step != stepDone {
 		w.state.Step = string(step)
 		next, err := w.runStep(ctx, step)
@@ -114,6 +132,17 @@ func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 		}
 	}
 	if step == stepDone {
+		// Restarted by an event for an invoice that has ended: apply what came (a credit
+		// note is refused, a dispute recorded) and end again.
+		for w.in.Resume {
+			ev, ok := w.pendingEvent()
+			if !ok {
+				break
+			}
+			if done, _, err := w.handle(ctx, ev); err != nil || done {
+				return w.result(), err
+			}
+		}
 		return w.result(), nil
 	}
 	return w.watch(ctx)
@@ -169,7 +198,7 @@ func (w *invoiceWorkflow) runStep(ctx workflow.Context, step invoicing.Step) (in
 		switch {
 		case w.stripeApp():
 			return invoicing.StepTax, nil
-		case w.noTax && w.check.OnTaxTimeout == invoicing.OnTaxTimeoutKeepDraft:
+		case w.noTax && w.keepDraftPolicy:
 			return step, w.keepDraft()
 		case w.noTax:
 			return invoicing.StepFinalize, nil
@@ -245,12 +274,18 @@ func (w *invoiceWorkflow) taxStep(ctx workflow.Context) (invoicing.Step, error) 
 		return invoicing.StepTax, err
 	}
 	if timedOut {
-		switch w.check.OnTaxTimeout {
+		policy := w.check.OnTaxTimeout
+		if w.finalizeRequested {
+			// The operator chose to finalize now, without the tax that has not arrived.
+			policy, w.finalizeRequested = invoicing.OnTaxTimeoutFinalize, false
+		}
+		switch policy {
 		case invoicing.OnTaxTimeoutFinalize, invoicing.OnTaxTimeoutKeepDraft:
 			w.noTax = true
 			w.state.TaxStatus = string(invoicing.TaxFailed)
+			w.keepDraftPolicy = policy == invoicing.OnTaxTimeoutKeepDraft
 			if w.stripeApp() {
-				if w.check.OnTaxTimeout == invoicing.OnTaxTimeoutKeepDraft {
+				if w.keepDraftPolicy {
 					return invoicing.StepTax, w.keepDraft()
 				}
 				return invoicing.StepFinalize, nil
@@ -335,6 +370,13 @@ func (w *invoiceWorkflow) waitForTax(ctx workflow.Context) (total int64, timedOu
 			cancelCalc()
 		}
 	})
+	// An operator's finalize-now ends the wait at once: the finalize policy applies.
+	sel.AddReceive(w.finalizeNow, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		cancelCalc()
+		cancelTimer()
+		timedOut, w.finalizeRequested = true, true
+	})
 	sel.Select(ctx)
 	return total, timedOut, err
 }
@@ -366,16 +408,28 @@ func (w *invoiceWorkflow) waitForStripeTax(ctx workflow.Context) (total int64, t
 	done, err := check()
 	for !done && err == nil && !timedOut {
 		var ev StripeEventSignal
-		got := false
+		got, refresh := false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) {
 			c.Receive(ctx, &ev)
 			got = true
 		})
 		sel.AddFuture(timer, func(workflow.Future) { timedOut = true })
+		sel.AddReceive(w.finalizeNow, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			timedOut, w.finalizeRequested = true, true
+		})
+		sel.AddReceive(w.refresh, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			refresh = true
+		})
 		sel.Select(ctx)
 		if ctx.Err() != nil {
 			return 0, false, ctx.Err()
+		}
+		if refresh {
+			done, err = check()
+			continue
 		}
 		if !got {
 			break
@@ -403,9 +457,22 @@ func (w *invoiceWorkflow) awaitFinalization(ctx workflow.Context) (invoicing.Ste
 			w.state.VoidRequested = true // applied once finalized: a draft is deleted in Stripe
 		})
 		sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		refresh, finalize := false, false
+		sel.AddReceive(w.refresh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); refresh = true })
+		sel.AddReceive(w.finalizeNow, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); finalize = true })
 		sel.Select(ctx)
 		if ctx.Err() != nil {
 			return stepAwaitFinalization, ctx.Err()
+		}
+		if finalize {
+			// The operator finalizes from taxflow instead of in Stripe.
+			return invoicing.StepFinalize, nil
+		}
+		if refresh {
+			if err := w.refreshDraft(ctx); err != nil {
+				return stepAwaitFinalization, err
+			}
+			continue
 		}
 		if ev.Type == "" {
 			continue
@@ -417,6 +484,30 @@ func (w *invoiceWorkflow) awaitFinalization(ctx workflow.Context) (invoicing.Ste
 			return invoicing.StepWatch, nil
 		}
 	}
+}
+
+// refreshDraft recomputes the tax of a draft waiting in Stripe and rewrites it: in
+// anrok_api mode a new calculation written onto the lines and committed again (a new
+// version of the same transaction); with the Stripe app, the draft's tax read again.
+func (w *invoiceWorkflow) refreshDraft(ctx workflow.Context) error {
+	if w.stripeApp() {
+		var res activities.StripeTaxResult
+		return workflow.ExecuteActivity(ctx, a.ReadStripeTax, w.ref()).Get(ctx, &res)
+	}
+	var calc activities.TaxSummary
+	if err := workflow.ExecuteActivity(ctx, a.CalculateTax, w.ref()).Get(ctx, &calc); err != nil {
+		return err
+	}
+	var lines activities.LinesResult
+	if err := workflow.ExecuteActivity(ctx, a.WriteDraftLines, activities.LinesInput{InvoiceRef: w.ref()}).Get(ctx, &lines); err != nil {
+		return err
+	}
+	var commit activities.TaxSummary
+	if err := workflow.ExecuteActivity(ctx, a.CommitTax, w.ref()).Get(ctx, &commit); err != nil {
+		return err
+	}
+	w.state.Tax = commit.Tax
+	return nil
 }
 
 // onStripeEvent mirrors a Stripe event (read back from Stripe by the activity) and
@@ -499,7 +590,7 @@ func (w *invoiceWorkflow) recordFailure(ctx workflow.Context, step invoicing.Ste
 	w.state.LastError = &info
 	err := workflow.ExecuteActivity(ctx, a.RecordFailure, activities.FailureInput{
 		InvoiceID: w.in.InvoiceID, Step: info.Step, Provider: info.Provider, Class: info.Class,
-		Code: info.Code, Message: info.Message, KeepStatus: keepStatus,
+		Code: info.Code, Message: info.Message, KeepStatus: keepStatus, Retry: w.retries,
 	}).Get(ctx, nil)
 	if err == nil && !keepStatus {
 		w.state.Status = string(invoicing.StatusFailed)
@@ -544,6 +635,13 @@ func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step,
 	if err := w.awaitRetry(ctx); err != nil {
 		return step, err
 	}
+	if w.finalizeRequested {
+		w.finalizeRequested = false
+		if sf != nil && sf.resume == invoicing.StepTax && sf.keepStatus {
+			// A kept draft, finalized now by the operator: without tax, announced.
+			w.noTax, resume = true, invoicing.StepFinalize
+		}
+	}
 	w.retries++
 	w.state.LastError = nil
 	if !keepStatus {
@@ -570,6 +668,13 @@ func (w *invoiceWorkflow) awaitRetry(ctx workflow.Context) error {
 		retried := false
 		var ev StripeEventSignal
 		sel := workflow.NewSelector(ctx)
+		// Refreshing the tax of a failed or kept draft is a retry; finalize-now is one that
+		// finalizes a kept draft without the tax.
+		sel.AddReceive(w.refresh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); retried = true })
+		sel.AddReceive(w.finalizeNow, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			retried, w.finalizeRequested = true, true
+		})
 		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
 		sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) {
 			var sig RetrySignal
@@ -605,6 +710,19 @@ func (w *invoiceWorkflow) awaitRetry(ctx workflow.Context) error {
 // Stripe and Anrok when asked.
 func (w *invoiceWorkflow) watch(ctx workflow.Context) (InvoiceResult, error) {
 	w.state.Step = string(invoicing.StepWatch)
+	// Version 1: the watch restarts after a payment, continues as new when Temporal
+	// suggests it, and mirrors disputes and credit notes. Histories recorded before keep
+	// replaying through version 0.
+	if workflow.GetVersion(ctx, changeWatchV1, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return w.watchV0(ctx)
+	}
+	return w.watchV1(ctx)
+}
+
+const changeWatchV1 = "watch-v1"
+
+// watchV0 is the first version of the watch: a fixed period from finalization and voids.
+func (w *invoiceWorkflow) watchV0(ctx workflow.Context) (InvoiceResult, error) {
 	period := w.in.WatchPeriod
 	if period <= 0 {
 		period = DefaultWatchPeriod

@@ -11,5 +11,7 @@ import (
 // Register registers the invoice workflow and its activities on a worker.
 func Register(r worker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(InvoiceWorkflow, workflow.RegisterOptions{Name: InvoiceWorkflowName})
+	r.RegisterWorkflowWithOptions(StripeDisputeWorkflow, workflow.RegisterOptions{Name: StripeDisputeWorkflowName})
+	r.RegisterWorkflowWithOptions(BulkRetryWorkflow, workflow.RegisterOptions{Name: BulkRetryWorkflowName})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

@@ -16,15 +16,18 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/taxflow/taxflow/activities"
+	"github.com/taxflow/taxflow/internal/alerts"
 	"github.com/taxflow/taxflow/internal/anrok"
 	"github.com/taxflow/taxflow/internal/billing"
 	"github.com/taxflow/taxflow/internal/billing/stripebilling"
 	"github.com/taxflow/taxflow/internal/config"
+	"github.com/taxflow/taxflow/internal/estimate"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
 	"github.com/taxflow/taxflow/internal/tax"
 	"github.com/taxflow/taxflow/internal/tax/anroktax"
+	"github.com/taxflow/taxflow/workflows"
 )
 
 // NewLogger builds the process logger: text for development, JSON for production.
@@ -95,7 +98,30 @@ func HTTPClient() *http.Client {
 	return &http.Client{Timeout: 60 * time.Second}
 }
 
+// NewEstimator builds the tax estimator with the real Anrok engine.
+func NewEstimator(cfg config.Config, st *store.Store, keys *secretbox.Keyring) *estimate.Estimator {
+	acts := NewActivities(cfg, st, keys, nil, nil)
+	return &estimate.Estimator{Store: st, Secrets: keys, TaxEngine: acts.TaxEngine}
+}
+
+// NewAlertActivities builds the outgoing webhooks' delivery activities.
+func NewAlertActivities(st *store.Store, keys *secretbox.Keyring) *activities.AlertActivities {
+	return &activities.AlertActivities{Store: st, Secrets: keys, HTTPClient: HTTPClient()}
+}
+
+// NewDispatcher builds the outbox dispatcher of outgoing webhooks (one per worker process;
+// several share the outbox safely).
+func NewDispatcher(cfg config.Config, st *store.Store, tc client.Client, logger *slog.Logger) *alerts.Dispatcher {
+	return &alerts.Dispatcher{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: logger.With("component", "webhooks")}
+}
+
+// InvoiceClient is how a process starts and reaches invoice workflows.
+func InvoiceClient(cfg config.Config, tc client.Client) workflows.Client {
+	return workflows.Client{Temporal: tc, TaskQueue: cfg.TaskQueue, WatchPeriod: cfg.WatchPeriod}
+}
+
 // NewActivities builds the activities with the real Stripe and Anrok providers.
+// SignalInvoice is left to the caller (it needs the Temporal client).
 func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, logger *slog.Logger, hc *http.Client) *activities.Activities {
 	if hc == nil {
 		hc = HTTPClient()

@@ -115,6 +115,49 @@ type TaxDetail struct {
 	TaxableAmount    int64
 	TaxabilityReason string
 	Inclusive        bool
+	// TaxRateID is the provider's tax rate the amount was computed with (txr_...).
+	TaxRateID string
+}
+
+// TaxRate describes one of the provider's tax rates.
+type TaxRate struct {
+	ID           string
+	DisplayName  string
+	Jurisdiction string
+	Inclusive    bool
+}
+
+// CreditNote credits part of a finalized invoice.
+type CreditNote struct {
+	// Reason uses Stripe's names (duplicate, fraudulent, order_change,
+	// product_unsatisfactory); "" for none.
+	Reason string
+	Memo   string
+	Lines  []CreditNoteLine
+	// Paid: the invoice is paid, so the credit goes to the customer's balance (a credit
+	// note on an open invoice reduces what is due).
+	Paid bool
+}
+
+// CreditNoteLine credits part of one provider invoice line.
+type CreditNoteLine struct {
+	InvoiceLineID string // il_...
+	Amount        int64  // pre-tax amount credited
+	Taxes         []CreditNoteTax
+}
+
+// CreditNoteTax is the tax of a credit note line, on one of the invoice's tax rates.
+type CreditNoteTax struct {
+	Amount        int64
+	TaxableAmount int64
+	TaxRateID     string
+}
+
+// IssuedCreditNote is a credit note as the provider holds it.
+type IssuedCreditNote struct {
+	ID    string
+	Tax   int64
+	Total int64
 }
 
 // Provider drafts, taxes, finalizes and voids invoices.
@@ -137,6 +180,14 @@ type Provider interface {
 	DeleteDraft(ctx context.Context, c Call, externalID string) error
 	// DisableAutomaticTax turns the provider's own tax calculation off on a draft.
 	DisableAutomaticTax(ctx context.Context, c Call, externalID string) (Invoice, error)
+	// TaxRate reads one of the provider's tax rates.
+	TaxRate(ctx context.Context, id string) (TaxRate, error)
+	// CreateCreditNote issues a credit note, or returns the one an earlier attempt issued
+	// (the provider keys it by creditNoteID).
+	CreateCreditNote(ctx context.Context, c Call, externalID, creditNoteID string, cn CreditNote) (IssuedCreditNote, error)
+	// DisputedInvoice finds the invoice a dispute is about ("" when none) and the
+	// dispute's status.
+	DisputedInvoice(ctx context.Context, disputeID string) (externalInvoiceID, status string, err error)
 }
 
 // CodeInvoicePaid is the error code of a void refused because the invoice is paid.

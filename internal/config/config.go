@@ -35,6 +35,9 @@ type Config struct {
 	// TaxWait is how long an invoice waits for its tax before the account's
 	// on_tax_timeout policy applies, unless the Stripe account sets its own tax_wait.
 	TaxWait time.Duration `env:"TAXFLOW_TAX_WAIT" envDefault:"1h"`
+	// WatchPeriod is how long a finalized invoice's workflow watches for events, counted
+	// again from its payment; a later event starts it again.
+	WatchPeriod time.Duration `env:"TAXFLOW_WATCH_PERIOD" envDefault:"4320h"`
 	// SecretKeys encrypt secrets at rest (provider API keys, webhook secrets):
 	// "<key id>:<base64 of 32 bytes>", comma-separated; the first encrypts, all decrypt.
 	SecretKeys string `env:"TAXFLOW_SECRET_KEY"`
@@ -145,6 +148,9 @@ func (c Config) Validate(role Role) error {
 		bad("TAXFLOW_TAX_WAIT", "must be a positive duration such as \"1h\"")
 	} else if c.TaxWait > 30*24*time.Hour {
 		bad("TAXFLOW_TAX_WAIT", "must be at most 720h (30 days): a draft waiting longer is a stuck invoice")
+	}
+	if c.WatchPeriod < time.Minute {
+		bad("TAXFLOW_WATCH_PERIOD", "must be a duration of at least 1m, such as \"4320h\" (180 days)")
 	}
 	if _, err := ParseSecretKeys(c.SecretKeys); err != nil {
 		bad("TAXFLOW_SECRET_KEY", err.Error())

@@ -61,6 +61,7 @@ type stack struct {
 	temporal  client.Client
 	opts      demo.Options
 	logs      *logBuffer
+	invoices  workflows.Client
 	mu        sync.Mutex // guards api, read by the Stripe simulator's deliveries
 }
 
@@ -70,6 +71,10 @@ type stackOption func(*stackConfig)
 type stackConfig struct {
 	anrok  anroksim.Options
 	stripe stripesim.Options
+	// watchPeriod is how long finalized invoices are watched (0: the default).
+	watchPeriod time.Duration
+	// continueEvery: events a watching workflow handles before continuing as new (0: default).
+	continueEvery int
 }
 
 func newStack(t *testing.T, opts ...stackOption) *stack {
@@ -121,13 +126,29 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	// Each test has its own task queue: its workflows run on its own worker and stack.
 	taskQueue := "e2e-" + testenv.RandomHex(6)
 	w := worker.New(tc, taskQueue, worker.Options{})
-	workflows.Register(w, app.NewActivities(cfg, st, keys, logger, nil))
+	cfg.TaskQueue = taskQueue
+	if cfg.WatchPeriod == 0 {
+		cfg.WatchPeriod = sc.watchPeriod
+	}
+	invoices := app.InvoiceClient(cfg, tc)
+	invoices.ContinueEvery = sc.continueEvery
+	s.invoices = invoices
+	acts := app.NewActivities(cfg, st, keys, logger, nil)
+	acts.SignalInvoice = invoices.Signal
+	workflows.Register(w, acts)
+	workflows.RegisterAlerts(w, app.NewAlertActivities(st, keys))
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	t.Cleanup(stopDispatch)
+	dispatcher := app.NewDispatcher(cfg, st, tc, logger)
+	dispatcher.Interval = 100 * time.Millisecond
+	go dispatcher.Run(dctx)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
 
-	srv := &api.Server{Store: st, Secrets: keys, Workflows: api.TemporalWorkflows{Client: tc, TaskQueue: taskQueue}, Tokens: []string{token}, Log: logger}
+	srv := &api.Server{Store: st, Secrets: keys, Workflows: invoices, Tokens: []string{token}, Log: logger,
+		Estimator: app.NewEstimator(cfg, st, keys)}
 	api := httptest.NewServer(srv.Handler())
 	s.mu.Lock()
 	s.api = api

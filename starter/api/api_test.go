@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taxflow/taxflow/activities"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/testenv"
+	"github.com/taxflow/taxflow/workflows"
 )
 
 const token = "test-token-0123456789"
@@ -36,6 +38,24 @@ func (r *recordingWorkflows) StartInvoice(_ context.Context, id string) error {
 	}
 	r.started = append(r.started, id)
 	return nil
+}
+
+func (r *recordingWorkflows) ForwardStripeDispute(_ context.Context, in activities.DisputeEventInput) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.signals = append(r.signals, "dispute-event:"+in.DisputeID)
+	return nil
+}
+
+func (r *recordingWorkflows) StartBulkRetry(_ context.Context, id string, _ workflows.BulkRetryInput) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.started = append(r.started, "bulk-retry:"+id)
+	return nil
+}
+
+func (r *recordingWorkflows) BulkRetryOutcome(context.Context, string) (bool, *workflows.BulkRetryResult, error) {
+	return true, nil, nil
 }
 
 func (r *recordingWorkflows) Signal(_ context.Context, id, signal string, _ any) error {

@@ -398,7 +398,8 @@ type invoiceView struct {
 	Lines                  []lineView            `json:"lines"`
 	ExternalInvoice        *externalInvoiceView  `json:"external_invoice"`
 	AnrokTransaction       *anrokTransactionView `json:"anrok_transaction"`
-	CreditNotes            []any                 `json:"credit_notes"`
+	CreditNotes            []creditNoteView      `json:"credit_notes"`
+	DisputeStatus          *string               `json:"dispute_status"`
 	Errors                 []errorView           `json:"errors"`
 	Metadata               json.RawMessage       `json:"metadata"`
 	WorkflowID             string                `json:"workflow_id"`
@@ -460,7 +461,7 @@ func (s *Server) invoiceView(ctx context.Context, id string) (invoiceView, error
 		Step: inv.Step, Subtotal: inv.Subtotal, Tax: inv.Tax, Total: inv.Total, IssuedAt: inv.IssuedAt,
 		ServicePeriod:          map[string]time.Time{"start": inv.PeriodStart, "end": inv.PeriodEnd},
 		BillingConfigurationID: inv.BillingConfigurationID, StripeAccountID: inv.StripeAccountID,
-		Lines: make([]lineView, 0, len(lines)), CreditNotes: []any{}, Errors: []errorView{},
+		Lines: make([]lineView, 0, len(lines)), CreditNotes: []creditNoteView{}, Errors: []errorView{}, DisputeStatus: inv.DisputeStatus,
 		Metadata: inv.Metadata, WorkflowID: inv.WorkflowID, CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt,
 	}
 	for _, l := range lines {
@@ -493,6 +494,17 @@ func (s *Server) invoiceView(ctx context.Context, id string) (invoiceView, error
 	}
 	if inv.AnrokTransactionID != nil {
 		v.AnrokTransaction = &anrokTransactionView{ID: *inv.AnrokTransactionID, Version: inv.AnrokTransactionVersion, Status: deref(inv.AnrokTransactionStatus)}
+	}
+	notes, err := q.ListCreditNotes(ctx, id)
+	if err != nil {
+		return invoiceView{}, err
+	}
+	for _, cn := range notes {
+		cv, err := s.creditNoteViewCtx(ctx, cn)
+		if err != nil {
+			return invoiceView{}, err
+		}
+		v.CreditNotes = append(v.CreditNotes, cv)
 	}
 	for _, e := range errs {
 		v.Errors = append(v.Errors, errorView{Code: e.Code, Message: e.Message, Step: e.Step, Provider: e.Provider, At: e.At, ResolvedAt: e.ResolvedAt})

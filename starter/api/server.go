@@ -8,7 +8,6 @@ package api
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,22 +15,28 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-
+	"github.com/taxflow/taxflow/activities"
+	"github.com/taxflow/taxflow/internal/estimate"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/workflows"
 )
 
-// Workflows is what the API needs of Temporal.
+// Workflows is what the API needs of Temporal (workflows.Client in production).
 type Workflows interface {
 	// StartInvoice starts the invoice's workflow; starting it again is harmless.
 	StartInvoice(ctx context.Context, invoiceID string) error
-	// Signal sends a signal to the invoice's workflow.
+	// Signal sends a signal to the invoice's workflow (starting it again if it ended).
 	Signal(ctx context.Context, invoiceID, signal string, arg any) error
+	// ForwardStripeDispute hands a Stripe dispute event to the workflow that finds its
+	// invoice.
+	ForwardStripeDispute(ctx context.Context, in activities.DisputeEventInput) error
+	// StartBulkRetry starts a retry of every failed invoice; BulkRetryOutcome reads it.
+	StartBulkRetry(ctx context.Context, id string, in workflows.BulkRetryInput) error
+	BulkRetryOutcome(ctx context.Context, id string) (running bool, res *workflows.BulkRetryResult, err error)
 }
+
+var _ Workflows = workflows.Client{}
 
 // Server serves the API.
 type Server struct {
@@ -40,8 +45,10 @@ type Server struct {
 	Workflows Workflows
 	// Tokens are the accepted bearer tokens (several during a rotation).
 	Tokens []string
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Estimator answers POST /v1/tax/estimate.
+	Estimator *estimate.Estimator
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 func (s *Server) now() time.Time {
@@ -66,9 +73,19 @@ func (s *Server) Handler() http.Handler {
 	handle("PUT /v1/customers/{id}", s.putCustomer)
 	handle("GET /v1/customers/{id}", s.getCustomer)
 	handle("POST /v1/invoices", s.postInvoice)
+	handle("POST /v1/invoices/retry-failed", s.retryFailed)
+	handle("POST /v1/tax/estimate", s.postEstimate)
+	handle("GET /v1/bulk-retries/{id}", s.getBulkRetry)
 	handle("GET /v1/invoices/{id}", s.getInvoice)
 	handle("POST /v1/invoices/{id}/retry", s.retryInvoice)
 	handle("POST /v1/invoices/{id}/void", s.voidInvoice)
+	handle("POST /v1/invoices/{id}/disputes", s.postDispute)
+	handle("POST /v1/invoices/{id}/credit-notes", s.postCreditNote)
+	handle("POST /v1/invoices/{id}/refresh-tax", s.refreshTax)
+	handle("POST /v1/invoices/{id}/finalize", s.finalizeNow)
+	handle("PUT /v1/webhook-endpoints/{id}", s.putWebhookEndpoint)
+	handle("GET /v1/webhook-endpoints/{id}", s.getWebhookEndpoint)
+	handle("DELETE /v1/webhook-endpoints/{id}", s.deleteWebhookEndpoint)
 	// Verified by its Stripe signature, not the bearer token.
 	mux.Handle("POST /v1/webhooks/stripe/{stripe_account_id}", s.errors(s.stripeWebhook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -122,32 +139,4 @@ func (s *Server) tokenValid(got string) bool {
 		valid |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
 	}
 	return valid == 1 && got != ""
-}
-
-// TemporalWorkflows implements Workflows with a Temporal client.
-type TemporalWorkflows struct {
-	Client    client.Client
-	TaskQueue string
-}
-
-// StartInvoice starts the invoice workflow. A running workflow with the same id is reused,
-// and a closed one is not started again (REJECT_DUPLICATE): a repeated request never runs
-// an invoice twice.
-func (t TemporalWorkflows) StartInvoice(ctx context.Context, invoiceID string) error {
-	_, err := t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.InvoiceWorkflowID(invoiceID),
-		TaskQueue:                t.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.InvoiceWorkflowName, workflows.InvoiceInput{InvoiceID: invoiceID})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil
-	}
-	return err
-}
-
-// Signal signals the invoice's current run.
-func (t TemporalWorkflows) Signal(ctx context.Context, invoiceID, signal string, arg any) error {
-	return t.Client.SignalWorkflow(ctx, workflows.InvoiceWorkflowID(invoiceID), "", signal, arg)
 }

@@ -67,6 +67,25 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	if ev.Data != nil {
 		raw = ev.Data.Raw
 	}
+	if typ := string(ev.Type); typ == "charge.dispute.created" || typ == "charge.dispute.closed" {
+		// Which invoice a dispute is about takes Stripe calls: a workflow of its own finds it
+		// and signals the invoice.
+		var obj struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil || obj.ID == "" {
+			return badRequest("webhook_invalid", "", "the dispute event names no dispute")
+		}
+		if err := s.Workflows.ForwardStripeDispute(ctx, activities.DisputeEventInput{StripeAccountID: accountID, EventID: ev.ID, EventType: typ, DisputeID: obj.ID}); err != nil {
+			log.Warn("dispute event not forwarded; Stripe will retry", "error", err)
+			return errorf(http.StatusServiceUnavailable, "workflow_unreachable", "", "the event could not be forwarded; Stripe retries it")
+		}
+		if _, err := s.Store.InsertStripeEvent(ctx, sqldb.InsertStripeEventParams{ID: ev.ID, StripeAccountID: accountID, Type: typ}); err != nil && !store.IsNotFound(err) {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"received": true})
+		return nil
+	}
 	invoiceID, err := s.invoiceOfEvent(r, accountID, string(ev.Type), raw)
 	if err != nil {
 		return err

@@ -399,8 +399,12 @@ func toLine(li *stripe.InvoiceLineItem) billing.InvoiceLine {
 	for _, t := range li.Taxes {
 		l.Tax += t.Amount
 		l.Taxes = append(l.Taxes, t.Amount)
-		l.TaxDetails = append(l.TaxDetails, billing.TaxDetail{Amount: t.Amount, TaxableAmount: t.TaxableAmount,
-			TaxabilityReason: string(t.TaxabilityReason), Inclusive: t.TaxBehavior == stripe.InvoiceLineItemTaxTaxBehaviorInclusive})
+		d := billing.TaxDetail{Amount: t.Amount, TaxableAmount: t.TaxableAmount,
+			TaxabilityReason: string(t.TaxabilityReason), Inclusive: t.TaxBehavior == stripe.InvoiceLineItemTaxTaxBehaviorInclusive}
+		if t.TaxRateDetails != nil {
+			d.TaxRateID = t.TaxRateDetails.TaxRate
+		}
+		l.TaxDetails = append(l.TaxDetails, d)
 	}
 	return l
 }
@@ -559,4 +563,116 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return stripe.String(s)
+}
+
+// MetadataCreditNoteID is the metadata key naming the taxflow credit note on a Stripe
+// credit note.
+const MetadataCreditNoteID = "taxflow_credit_note_id"
+
+// TaxRate reads a tax rate (to match a credit note's tax to the invoice's rates).
+func (p *Provider) TaxRate(ctx context.Context, id string) (billing.TaxRate, error) {
+	params := &stripe.TaxRateRetrieveParams{}
+	params.Context = ctx
+	tr, err := p.sc.V1TaxRates.Retrieve(ctx, id, params)
+	if err != nil {
+		return billing.TaxRate{}, classify("read tax rate", err)
+	}
+	return billing.TaxRate{ID: tr.ID, DisplayName: tr.DisplayName, Jurisdiction: tr.Jurisdiction, Inclusive: tr.Inclusive}, nil
+}
+
+// CreateCreditNote issues a credit note on a finalized invoice. A retried call first looks
+// among the invoice's credit notes for the one an earlier attempt issued (metadata).
+func (p *Provider) CreateCreditNote(ctx context.Context, c billing.Call, externalID, creditNoteID string, cn billing.CreditNote) (billing.IssuedCreditNote, error) {
+	if c.Retried {
+		lp := &stripe.CreditNoteListParams{Invoice: stripe.String(externalID)}
+		lp.Limit = stripe.Int64(100)
+		lp.Context = ctx
+		for note, err := range p.sc.V1CreditNotes.List(ctx, lp) {
+			if err != nil {
+				return billing.IssuedCreditNote{}, classify("look for an existing credit note", err)
+			}
+			if note.Metadata[MetadataCreditNoteID] == creditNoteID {
+				return issued(note), nil
+			}
+		}
+	}
+	params := &stripe.CreditNoteCreateParams{
+		Invoice:  stripe.String(externalID),
+		Metadata: map[string]string{MetadataInvoiceID: c.InvoiceID, MetadataCreditNoteID: creditNoteID},
+	}
+	if cn.Reason != "" {
+		params.Reason = stripe.String(cn.Reason)
+	}
+	if cn.Memo != "" {
+		params.Memo = stripe.String(cn.Memo)
+	}
+	digest := []string{creditNoteID, cn.Reason, cn.Memo, strconv.FormatBool(cn.Paid)}
+	var total int64
+	for _, l := range cn.Lines {
+		lp := &stripe.CreditNoteCreateLineParams{
+			Type:            stripe.String("invoice_line_item"),
+			InvoiceLineItem: stripe.String(l.InvoiceLineID),
+			Amount:          stripe.Int64(l.Amount),
+			TaxAmounts:      []*stripe.CreditNoteCreateLineTaxAmountParams{},
+		}
+		total += l.Amount
+		d := fmt.Sprintf("%s:%d", l.InvoiceLineID, l.Amount)
+		for _, t := range l.Taxes {
+			lp.TaxAmounts = append(lp.TaxAmounts, &stripe.CreditNoteCreateLineTaxAmountParams{
+				Amount: stripe.Int64(t.Amount), TaxableAmount: stripe.Int64(t.TaxableAmount), TaxRate: stripe.String(t.TaxRateID),
+			})
+			total += t.Amount
+			d += fmt.Sprintf("/%d:%d:%s", t.Amount, t.TaxableAmount, t.TaxRateID)
+		}
+		params.Lines = append(params.Lines, lp)
+		digest = append(digest, d)
+	}
+	if cn.Paid {
+		// Stripe's rule for a paid invoice: the credit must say where the money goes; taxflow
+		// credits the customer's balance (a refund is the billing team's decision in Stripe).
+		params.CreditAmount = stripe.Int64(total)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(idempotencyKey(c, "credit-note", digest...))
+	note, err := p.sc.V1CreditNotes.Create(ctx, params)
+	if err != nil {
+		return billing.IssuedCreditNote{}, classify("create credit note", err)
+	}
+	return issued(note), nil
+}
+
+func issued(note *stripe.CreditNote) billing.IssuedCreditNote {
+	out := billing.IssuedCreditNote{ID: note.ID, Total: note.Total}
+	for _, t := range note.TotalTaxes {
+		out.Tax += t.Amount
+	}
+	return out
+}
+
+// DisputedInvoice follows a dispute to its invoice the way the basil API requires: the
+// dispute names a payment intent, and the invoice payments list links payment intents to
+// invoices (charges and payment intents no longer name their invoice).
+func (p *Provider) DisputedInvoice(ctx context.Context, disputeID string) (string, string, error) {
+	params := &stripe.DisputeRetrieveParams{}
+	params.Context = ctx
+	d, err := p.sc.V1Disputes.Retrieve(ctx, disputeID, params)
+	if err != nil {
+		return "", "", classify("read dispute", err)
+	}
+	if d.PaymentIntent == nil || d.PaymentIntent.ID == "" {
+		return "", string(d.Status), nil
+	}
+	lp := &stripe.InvoicePaymentListParams{Payment: &stripe.InvoicePaymentListPaymentParams{
+		Type: stripe.String("payment_intent"), PaymentIntent: stripe.String(d.PaymentIntent.ID),
+	}}
+	lp.Context = ctx
+	for ip, err := range p.sc.V1InvoicePayments.List(ctx, lp) {
+		if err != nil {
+			return "", "", classify("list invoice payments", err)
+		}
+		if ip.Invoice != nil && ip.Invoice.ID != "" {
+			return ip.Invoice.ID, string(d.Status), nil
+		}
+	}
+	return "", string(d.Status), nil
 }

@@ -9,6 +9,41 @@ import (
 	"context"
 )
 
+// iteratorForInsertCreditNoteLines implements pgx.CopyFromSource.
+type iteratorForInsertCreditNoteLines struct {
+	rows                 []InsertCreditNoteLinesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForInsertCreditNoteLines) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForInsertCreditNoteLines) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].InvoiceID,
+		r.rows[0].CreditNoteID,
+		r.rows[0].LineID,
+		r.rows[0].Amount,
+	}, nil
+}
+
+func (r iteratorForInsertCreditNoteLines) Err() error {
+	return nil
+}
+
+func (q *Queries) InsertCreditNoteLines(ctx context.Context, arg []InsertCreditNoteLinesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"credit_note_lines"}, []string{"invoice_id", "credit_note_id", "line_id", "amount"}, &iteratorForInsertCreditNoteLines{rows: arg})
+}
+
 // iteratorForInsertInvoiceLines implements pgx.CopyFromSource.
 type iteratorForInsertInvoiceLines struct {
 	rows                 []InsertInvoiceLinesParams

@@ -39,7 +39,7 @@ func (q *Queries) DeleteLineTaxResults(ctx context.Context, arg DeleteLineTaxRes
 }
 
 const getInvoice = `-- name: GetInvoice :one
-SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE id = $1
+SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint, dispute_status, dispute_id FROM invoices WHERE id = $1
 `
 
 func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
@@ -75,12 +75,14 @@ func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StripeDraftTaxFingerprint,
+		&i.DisputeStatus,
+		&i.DisputeID,
 	)
 	return i, err
 }
 
 const getInvoiceByStripeID = `-- name: GetInvoiceByStripeID :one
-SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE stripe_invoice_id = $1
+SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint, dispute_status, dispute_id FROM invoices WHERE stripe_invoice_id = $1
 `
 
 func (q *Queries) GetInvoiceByStripeID(ctx context.Context, stripeInvoiceID *string) (Invoice, error) {
@@ -116,12 +118,14 @@ func (q *Queries) GetInvoiceByStripeID(ctx context.Context, stripeInvoiceID *str
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StripeDraftTaxFingerprint,
+		&i.DisputeStatus,
+		&i.DisputeID,
 	)
 	return i, err
 }
 
 const getInvoiceForUpdate = `-- name: GetInvoiceForUpdate :one
-SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint FROM invoices WHERE id = $1 FOR UPDATE
+SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint, dispute_status, dispute_id FROM invoices WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetInvoiceForUpdate(ctx context.Context, id string) (Invoice, error) {
@@ -157,6 +161,8 @@ func (q *Queries) GetInvoiceForUpdate(ctx context.Context, id string) (Invoice, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StripeDraftTaxFingerprint,
+		&i.DisputeStatus,
+		&i.DisputeID,
 	)
 	return i, err
 }

@@ -35,6 +35,32 @@ type BillingConfiguration struct {
 	CreatedAt        time.Time
 }
 
+type CreditNote struct {
+	InvoiceID          string
+	ID                 string
+	Status             string
+	Reason             *string
+	Memo               *string
+	RequestHash        string
+	Amount             int64
+	Tax                int64
+	Total              int64
+	StripeCreditNoteID *string
+	AnrokTransactionID *string
+	ErrorCode          *string
+	ErrorMessage       *string
+	CreatedAt          time.Time
+	IssuedAt           *time.Time
+}
+
+type CreditNoteLine struct {
+	InvoiceID    string
+	CreditNoteID string
+	LineID       string
+	Amount       int64
+	Tax          int64
+}
+
 type Customer struct {
 	ID                string
 	Name              string
@@ -78,6 +104,8 @@ type Invoice struct {
 	CreatedAt                 time.Time
 	UpdatedAt                 time.Time
 	StripeDraftTaxFingerprint *string
+	DisputeStatus             *string
+	DisputeID                 *string
 }
 
 type InvoiceError struct {
@@ -117,6 +145,16 @@ type LineTaxResult struct {
 	Raw           json.RawMessage
 }
 
+type OutgoingEvent struct {
+	ID           string
+	Type         string
+	InvoiceID    string
+	CustomerID   string
+	Body         string
+	CreatedAt    time.Time
+	DispatchedAt *time.Time
+}
+
 type Product struct {
 	ID              string
 	Name            string
@@ -146,6 +184,12 @@ type StripeEvent struct {
 	ReceivedAt      time.Time
 }
 
+type TaxEstimate struct {
+	RequestHash string
+	Response    json.RawMessage
+	CreatedAt   time.Time
+}
+
 type TaxResult struct {
 	InvoiceID          string
 	Kind               string
@@ -155,4 +199,26 @@ type TaxResult struct {
 	TransactionID      *string
 	TransactionVersion *int64
 	CalculatedAt       time.Time
+}
+
+type WebhookDelivery struct {
+	EventID        string
+	EndpointID     string
+	Status         string
+	Attempts       int32
+	LastStatusCode *int32
+	LastError      *string
+	LastAttemptAt  *time.Time
+	DeliveredAt    *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type WebhookEndpoint struct {
+	ID           string
+	Url          string
+	SecretSealed string
+	Events       []string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
