@@ -19,9 +19,14 @@ import (
 )
 
 // exportHistory writes a workflow's history as JSON (the format of `temporal workflow show
-// --output json`).
+// --output json`). A committed history is never overwritten: it is the record of a version
+// the code must keep replaying.
 func (s *stack) exportHistory(invoiceID, path string) {
 	s.t.Helper()
+	if _, err := os.Stat(path); err == nil && os.Getenv("TAXFLOW_RECORD_HISTORIES") != "" {
+		s.t.Logf("%s exists: kept (delete it to record it again)", filepath.Base(path))
+		return
+	}
 	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.InvoiceWorkflowID(invoiceID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
@@ -77,6 +82,31 @@ func TestHistoriesOfEachPathReplay(t *testing.T) {
 	}
 	s.waitFor(retried, status("finalized"))
 
+	// The watch's version 1: a payment, a credit note and a lost dispute.
+	amended := s.denverInvoice("amended", 15000)
+	if _, err := s.stripe.PayInvoice(s.stripeInvoicesOf(amended)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(amended, status("paid"))
+	s.call("POST", "/v1/invoices/"+amended+"/credit-notes", map[string]any{"id": "cn-h", "lines": []map[string]any{{"line_id": "l1", "amount": 1000}}})
+	s.waitCreditNote(amended, "cn-h")
+	s.call("POST", "/v1/invoices/"+amended+"/disputes", map[string]string{"status": "lost"})
+	s.waitFor(amended, func(st demo.InvoiceState) bool { return st.TaxStatus == "negated" })
+
+	// Stripe computes the tax (the Anrok Stripe app), and a draft left for a person.
+	s.setSettings(map[string]any{"tax_mode": "stripe_app"})
+	app := "inv-app-h-" + s.opts.RunID
+	s.postInvoice(app, "cust-denver", "usd", line("l1", "platform-fee", 15000))
+	s.waitFor(app, status("finalized"))
+	s.setSettings(map[string]any{"leave_as_draft": true})
+	left := "inv-left-h-" + s.opts.RunID
+	s.postInvoice(left, "cust-denver", "usd", line("l1", "platform-fee", 15000))
+	s.waitFor(left, func(st demo.InvoiceState) bool { return st.Status == "draft" && st.TaxStatus == "committed" })
+	if _, err := s.stripeClient().V1Invoices.FinalizeInvoice(context.Background(), s.stripeInvoicesOf(left)[0].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(left, status("finalized"))
+
 	dir := t.TempDir()
 	if os.Getenv("TAXFLOW_RECORD_HISTORIES") != "" {
 		dir = filepath.Join(testenv.RepoRoot(), "workflows", workflows.HistoryDir)
@@ -87,11 +117,14 @@ func TestHistoriesOfEachPathReplay(t *testing.T) {
 	s.exportHistory(finalized, filepath.Join(dir, "finalized-watching.json"))
 	s.exportHistory(voided, filepath.Join(dir, "finalized-then-voided.json"))
 	s.exportHistory(retried, filepath.Join(dir, "failed-anrok-409-then-retried.json"))
+	s.exportHistory(amended, filepath.Join(dir, "paid-credited-dispute-lost.json"))
+	s.exportHistory(app, filepath.Join(dir, "stripe-app-tax.json"))
+	s.exportHistory(left, filepath.Join(dir, "left-as-draft-finalized-in-stripe.json"))
 	files, err := workflows.ReplayHistories(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 3 {
+	if len(files) < 6 {
 		t.Fatalf("replayed %v", files)
 	}
 }
