@@ -246,7 +246,7 @@ func (w *invoiceWorkflow) finalize(ctx workflow.Context) error {
 		w.state.TaxStatus = string(invoicing.TaxFailed)
 		return w.recordFailure(ctx, invoicing.StepFinalize, &stepFailure{info: ErrorInfo{
 			Provider: failure.ProviderTaxflow, Class: string(failure.NeedsPerson), Code: invoicing.CodeFinalizedWithoutTax,
-			Message: "finalized without tax: the tax deadline passed and the Stripe account's on_tax_timeout is finalize; nothing was committed in Anrok — credit and re-invoice, or record the tax in Anrok",
+			Message: "finalized without tax: no tax had arrived (the tax deadline under on_tax_timeout finalize, or an operator's finalize-now); nothing was committed in Anrok — credit and re-invoice, or record the tax in Anrok",
 		}}, true)
 	case w.stripeApp():
 		w.state.TaxStatus = string(invoicing.TaxCommitted)

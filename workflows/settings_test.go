@@ -234,3 +234,19 @@ func TestPaidEventMarksTheInvoicePaid(t *testing.T) {
 	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: 2 * time.Hour})
 	require.Equal(t, "paid", result(t, env).Status)
 }
+
+// finalize-now during the wait for tax: the operator's choice is the finalize policy —
+// finalized without the tax that has not arrived, and announced.
+func TestFinalizeNowEndsTheTaxWait(t *testing.T) {
+	env := anrokTimeout(t, invoicing.OnTaxTimeoutFail)
+	env.OnActivity(a.WriteDraftLines, mock.Anything, linesIn(true)).Return(activities.LinesResult{}, nil)
+	env.OnActivity(a.FinalizeStripeInvoice, mock.Anything, finalizeMode(activities.FinalizeWithoutTax)).Return(activities.FinalizeResult{StripeInvoiceID: "in_1", Total: 15000}, nil)
+	var recorded activities.FailureInput
+	env.OnActivity(a.RecordFailure, mock.Anything, mock.Anything).Run(func(args mock.Arguments) { recorded = args.Get(1).(activities.FailureInput) }).Return(nil)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalFinalizeNow, ActionSignal{Reason: "month end"}) }, 10*time.Minute)
+	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: time.Hour})
+	res := result(t, env)
+	require.Equal(t, "finalized", res.Status)
+	require.Equal(t, invoicing.CodeFinalizedWithoutTax, recorded.Code)
+	env.AssertNotCalled(t, "CommitTax", mock.Anything, mock.Anything)
+}
