@@ -25,6 +25,8 @@ type InvoiceState struct {
 	Total           int64
 	TaxMode         string
 	LeaveAsDraft    bool
+	CustomerID      string
+	StripeAccountID string
 }
 
 // LoadInvoiceState reads the invoice's state.
@@ -38,6 +40,7 @@ func (a *Activities) LoadInvoiceState(ctx context.Context, in InvoiceRef) (Invoi
 		Status: inv.Status, TaxStatus: inv.TaxStatus, ExternalStatus: deref(inv.ExternalStatus),
 		StripeInvoiceID: deref(inv.StripeInvoiceID), Tax: inv.Tax, Total: inv.Total,
 		TaxMode: b.Settings.TaxMode, LeaveAsDraft: b.Settings.LeaveAsDraft,
+		CustomerID: inv.CustomerID, StripeAccountID: inv.StripeAccountID,
 	}, nil
 }
 

@@ -48,6 +48,7 @@ func (a *Activities) setStep(ctx context.Context, invoiceID string, step invoici
 
 // CheckResult is what the workflow needs to know to run the invoice.
 type CheckResult struct {
+	CustomerID        string `json:",omitempty"`
 	StripeAccountID   string
 	AnrokConnectionID string
 	TaxMode           string
@@ -117,6 +118,7 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 		a.logger(ctx).Info("products use the connection's fallback Anrok product", "invoice_id", in.InvoiceID, "products", mapping.Fallback)
 	}
 	return CheckResult{
+		CustomerID:        b.Customer.ID,
 		StripeAccountID:   b.StripeAccount.ID,
 		AnrokConnectionID: b.Anrok.ID,
 		TaxMode:           b.Settings.TaxMode,

@@ -25,12 +25,16 @@ func main() {
 	defer p.Close()
 
 	srv := &api.Server{
-		Store:     p.Store,
-		Secrets:   p.Secrets,
-		Workflows: app.InvoiceClient(p.Config, p.Temporal),
-		Tokens:    p.Config.APITokens,
-		Estimator: app.NewEstimator(p.Config, p.Store, p.Secrets),
-		Log:       p.Log,
+		Store:        p.Store,
+		Secrets:      p.Secrets,
+		Workflows:    app.InvoiceClient(p.Config, p.Temporal),
+		Tokens:       p.Config.APITokens,
+		Estimator:    app.NewEstimator(p.Config, p.Store, p.Secrets),
+		Codec:        p.Codec,
+		CodecOpen:    p.Config.CodecAuth == "none",
+		CodecOrigins: p.Config.CodecOrigins,
+		Ready:        p.Readiness,
+		Log:          p.Log,
 	}
 	go srv.SweepUnstarted(ctx, 15*time.Second)
 

@@ -23,6 +23,7 @@ func main() {
 	p := app.Boot(ctx, config.RoleWorker, "worker")
 	defer p.Close()
 
+	go serveOps(ctx, p, nil, p.Log)
 	w := worker.New(p.Temporal, p.Config.TaskQueue, worker.Options{})
 	acts := app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, nil)
 	acts.SignalInvoice = app.InvoiceClient(p.Config, p.Temporal).Signal

@@ -56,7 +56,10 @@ type invoiceWorkflow struct {
 	// retries counts the operator's retries; activities derive fresh idempotency keys from it
 	// (Stripe replays a saved error for 24 h under the same key) and look for what an
 	// earlier attempt created before creating anything.
-	retries     int
+	retries int
+	// searchable: the workflow publishes its search attributes (version 1 and later).
+	searchable  bool
+	published   published
 	retry       workflow.ReceiveChannel
 	voidCh      workflow.ReceiveChannel
 	stripe      workflow.ReceiveChannel
@@ -103,6 +106,8 @@ func (w *invoiceWorkflow) stripeApp() bool { return w.check.TaxMode == invoicing
 
 func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, providerCallOptions)
+	w.searchable = workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) == 1
+	defer w.publish(ctx)
 	step := invoicing.StepCheck
 	if w.in.Resume {
 		var err error
@@ -112,6 +117,7 @@ func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	}
 	for step != invoicing.StepWatch && step != stepDone {
 		w.state.Step = string(step)
+		w.publish(ctx)
 		next, err := w.runStep(ctx, step)
 		if err == nil {
 			step = next
@@ -610,6 +616,7 @@ func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step,
 	if err := w.recordFailure(ctx, step, cause, keepStatus); err != nil {
 		return step, err
 	}
+	w.publish(ctx)
 	resume := step
 	if sf != nil && sf.resume != "" {
 		resume = sf.resume

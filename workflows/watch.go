@@ -74,6 +74,7 @@ func (w *invoiceWorkflow) watchV1(ctx workflow.Context) (InvoiceResult, error) {
 					WatchUntil: until, ContinueEvery: w.in.ContinueEvery,
 				})
 			}
+			w.publish(ctx)
 			var ev watchEvent
 			sel := workflow.NewSelector(ctx)
 			w.addWatchReceivers(ctx, sel, &ev)
@@ -221,6 +222,7 @@ func (w *invoiceWorkflow) resume(ctx workflow.Context) (invoicing.Step, error) {
 	w.state.Status, w.state.TaxStatus, w.state.ExternalStatus = st.Status, st.TaxStatus, st.ExternalStatus
 	w.state.StripeInvoiceID, w.state.Tax, w.state.Total = st.StripeInvoiceID, st.Tax, st.Total
 	w.check.TaxMode, w.check.LeaveAsDraft = st.TaxMode, st.LeaveAsDraft
+	w.check.CustomerID, w.check.StripeAccountID = st.CustomerID, st.StripeAccountID
 	switch invoicing.Status(st.Status) {
 	case invoicing.StatusFinalized, invoicing.StatusPaid, invoicing.StatusUncollectible:
 		return invoicing.StepWatch, nil

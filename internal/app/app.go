@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +22,7 @@ import (
 	"github.com/taxflow/taxflow/internal/anrok"
 	"github.com/taxflow/taxflow/internal/billing"
 	"github.com/taxflow/taxflow/internal/billing/stripebilling"
+	"github.com/taxflow/taxflow/internal/codec"
 	"github.com/taxflow/taxflow/internal/config"
 	"github.com/taxflow/taxflow/internal/estimate"
 	"github.com/taxflow/taxflow/internal/secretbox"
@@ -68,16 +71,66 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	return store.Open(ctx, cfg.DatabaseURL, log)
 }
 
+// ClientOptions are the Temporal client options of every taxflow process: the encrypting
+// data converter, and Temporal Cloud's API key or mTLS when configured.
+func ClientOptions(cfg config.Config, cdc *codec.Codec, logger *slog.Logger) (client.Options, error) {
+	opts := client.Options{
+		HostPort:         cfg.TemporalAddress,
+		Namespace:        cfg.TemporalNamespace,
+		Logger:           log.NewStructuredLogger(logger),
+		DataConverter:    cdc.DataConverter(),
+		FailureConverter: cdc.FailureConverter(),
+	}
+	tlsConfig, err := temporalTLS(cfg)
+	if err != nil {
+		return opts, err
+	}
+	if cfg.TemporalAPIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	opts.ConnectionOptions.TLS = tlsConfig
+	return opts, nil
+}
+
+func temporalTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.TemporalTLSCert == "" && cfg.TemporalTLSCA == "" && cfg.TemporalTLSServerName == "" {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TemporalTLSServerName}
+	if cfg.TemporalTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CLIENT_CERT_PATH/TEMPORAL_TLS_CLIENT_KEY_PATH: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if cfg.TemporalTLSCA != "" {
+		pem, err := os.ReadFile(cfg.TemporalTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_SERVER_CA_CERT_PATH: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TEMPORAL_TLS_SERVER_CA_CERT_PATH: no certificate in %s", cfg.TemporalTLSCA)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
 // DialTemporal connects to the Temporal frontend, retrying for up to wait (the server may
 // still be starting).
-func DialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger, wait time.Duration) (client.Client, error) {
+func DialTemporal(ctx context.Context, cfg config.Config, cdc *codec.Codec, logger *slog.Logger, wait time.Duration) (client.Client, error) {
+	opts, err := ClientOptions(cfg, cdc, logger)
+	if err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(wait)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  cfg.TemporalAddress,
-			Namespace: cfg.TemporalNamespace,
-			Logger:    log.NewStructuredLogger(logger),
-		})
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
@@ -153,6 +206,7 @@ type Process struct {
 	Config   config.Config
 	Log      *slog.Logger
 	Secrets  *secretbox.Keyring
+	Codec    *codec.Codec
 	Store    *store.Store
 	Temporal client.Client
 }
@@ -169,16 +223,26 @@ func Boot(ctx context.Context, role config.Role, name string) *Process {
 	if err != nil {
 		fail("bad secret key", err, 2)
 	}
+	cdc, err := codec.FromEnv(cfg.CodecKeys)
+	if err != nil {
+		fail("bad codec key", err, 2)
+	}
 	st, err := OpenStore(ctx, cfg, logger)
 	if err != nil {
 		fail("database unavailable", err, 1)
 	}
-	tc, err := DialTemporal(ctx, cfg, logger, time.Minute)
+	tc, err := DialTemporal(ctx, cfg, cdc, logger, time.Minute)
 	if err != nil {
 		st.Close()
 		fail("temporal unavailable", err, 1)
 	}
-	return &Process{Config: cfg, Log: logger, Secrets: keys, Store: st, Temporal: tc}
+	return &Process{Config: cfg, Log: logger, Secrets: keys, Codec: cdc, Store: st, Temporal: tc}
+}
+
+// Readiness checks what the process needs: Postgres and Temporal.
+func (p *Process) Readiness(ctx context.Context) map[string]error {
+	_, temporalErr := p.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return map[string]error{"postgres": p.Store.Pool.Ping(ctx), "temporal": temporalErr}
 }
 
 // Close releases the process's connections.

@@ -25,6 +25,13 @@ type Config struct {
 	TemporalAddress string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
 	// TemporalNamespace is the Temporal namespace the workflows run in.
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	// TemporalAPIKey authenticates to Temporal Cloud (implies TLS).
+	TemporalAPIKey string `env:"TEMPORAL_API_KEY"`
+	// TLS to the Temporal frontend (mTLS with a client certificate, a private CA).
+	TemporalTLSCert       string `env:"TEMPORAL_TLS_CLIENT_CERT_PATH"`
+	TemporalTLSKey        string `env:"TEMPORAL_TLS_CLIENT_KEY_PATH"`
+	TemporalTLSCA         string `env:"TEMPORAL_TLS_SERVER_CA_CERT_PATH"`
+	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
 	// TaskQueue is the task queue of the invoice workflows and their activities.
 	TaskQueue string `env:"TAXFLOW_TASK_QUEUE" envDefault:"taxflow-invoices"`
 	// HTTPAddr is where the starter API listens.
@@ -41,6 +48,16 @@ type Config struct {
 	// SecretKeys encrypt secrets at rest (provider API keys, webhook secrets):
 	// "<key id>:<base64 of 32 bytes>", comma-separated; the first encrypts, all decrypt.
 	SecretKeys string `env:"TAXFLOW_SECRET_KEY"`
+	// CodecKeys encrypt every payload in Temporal history: same format as TAXFLOW_SECRET_KEY.
+	CodecKeys string `env:"TAXFLOW_CODEC_KEY"`
+	// CodecAuth protects the starter's codec endpoint (which decrypts payloads for the
+	// Temporal UI): "token" requires the API token; "none" (development, on a loopback
+	// address) does not.
+	CodecAuth string `env:"TAXFLOW_CODEC_AUTH" envDefault:"token"`
+	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint (CORS).
+	CodecOrigins []string `env:"TAXFLOW_CODEC_CORS_ORIGINS" envDefault:"http://127.0.0.1:8233,http://localhost:8233"`
+	// MetricsAddr is where the worker serves /metrics, /healthz and /readyz.
+	MetricsAddr string `env:"TAXFLOW_METRICS_ADDR" envDefault:"127.0.0.1:9090"`
 	// LogFormat is text (development) or json (production).
 	LogFormat string `env:"TAXFLOW_LOG_FORMAT" envDefault:"text"`
 	// LogLevel is debug, info, warn or error.
@@ -154,6 +171,22 @@ func (c Config) Validate(role Role) error {
 	}
 	if _, err := ParseSecretKeys(c.SecretKeys); err != nil {
 		bad("TAXFLOW_SECRET_KEY", err.Error())
+	}
+	if _, err := ParseSecretKeys(c.CodecKeys); err != nil {
+		bad("TAXFLOW_CODEC_KEY", strings.Replace(err.Error(), "must be set", "must be set (it encrypts Temporal payloads)", 1))
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		bad("TEMPORAL_TLS_CLIENT_CERT_PATH", "and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together (mTLS needs both)")
+	}
+	switch c.CodecAuth {
+	case "token", "none":
+	default:
+		bad("TAXFLOW_CODEC_AUTH", "must be token or none")
+	}
+	if role == RoleWorker {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("TAXFLOW_METRICS_ADDR", "must be host:port, e.g. 127.0.0.1:9090")
+		}
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -10,7 +10,7 @@ import (
 const goodKey = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 func TestDefaultsMatchTheREADME(t *testing.T) {
-	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_API_TOKEN": "0123456789abcdef"})
+	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_CODEC_KEY": goodKey, "TAXFLOW_API_TOKEN": "0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestValidateNamesEveryBadVariable(t *testing.T) {
 }
 
 func TestWorkerDoesNotNeedAnAPIToken(t *testing.T) {
-	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey})
+	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_CODEC_KEY": goodKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestWorkerDoesNotNeedAnAPIToken(t *testing.T) {
 }
 
 func TestSeveralTokensAllowRotation(t *testing.T) {
-	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_API_TOKEN": "old-token-0123456789, new-token-0123456789"})
+	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_CODEC_KEY": goodKey, "TAXFLOW_API_TOKEN": "old-token-0123456789, new-token-0123456789"})
 	if err != nil {
 		t.Fatal(err)
 	}

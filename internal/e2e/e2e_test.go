@@ -23,6 +23,7 @@ import (
 
 	"github.com/taxflow/taxflow/internal/anroksim"
 	"github.com/taxflow/taxflow/internal/app"
+	"github.com/taxflow/taxflow/internal/codec"
 	"github.com/taxflow/taxflow/internal/config"
 	"github.com/taxflow/taxflow/internal/demo"
 	"github.com/taxflow/taxflow/internal/store"
@@ -62,6 +63,7 @@ type stack struct {
 	opts      demo.Options
 	logs      *logBuffer
 	invoices  workflows.Client
+	codec     *codec.Codec
 	mu        sync.Mutex // guards api, read by the Stripe simulator's deliveries
 }
 
@@ -117,7 +119,19 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Cleanup(stripeSrv.Close)
 	s.anrokURL, s.stripeURL = anrokSrv.URL, stripeSrv.URL
 
-	tc, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: "default", Logger: nopLogger{}})
+	codecKey, _ := testenv.SecretKey(t)
+	cfg.CodecKeys = codecKey
+	s.codec, err = codec.FromEnv(codecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TemporalAddress, cfg.TemporalNamespace = devServer.FrontendHostPort(), "default"
+	copts, err := app.ClientOptions(cfg, s.codec, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copts.Logger = nopLogger{}
+	tc, err := client.Dial(copts)
 	if err != nil {
 		t.Fatal(err)
 	}

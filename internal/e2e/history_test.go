@@ -9,24 +9,21 @@ import (
 	"strings"
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/taxflow/taxflow/internal/codec"
 	"github.com/taxflow/taxflow/internal/demo"
 	"github.com/taxflow/taxflow/internal/testenv"
 	"github.com/taxflow/taxflow/workflows"
 )
 
-// exportHistory writes a workflow's history as JSON (the format of `temporal workflow show
-// --output json`). A committed history is never overwritten: it is the record of a version
-// the code must keep replaying.
-func (s *stack) exportHistory(invoiceID, path string) {
+// rawHistory reads a workflow's history as Temporal stores it (payloads encrypted).
+func (s *stack) rawHistory(invoiceID string) *historypb.History {
 	s.t.Helper()
-	if _, err := os.Stat(path); err == nil && os.Getenv("TAXFLOW_RECORD_HISTORIES") != "" {
-		s.t.Logf("%s exists: kept (delete it to record it again)", filepath.Base(path))
-		return
-	}
 	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.InvoiceWorkflowID(invoiceID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
@@ -35,6 +32,28 @@ func (s *stack) exportHistory(invoiceID, path string) {
 			s.t.Fatal(err)
 		}
 		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// exportHistory writes a workflow's history as JSON (the format of `temporal workflow show
+// --output json`), its payloads decrypted with the test's codec key (which dies with the
+// test): committed histories are test data, readable and replayable by anyone. A committed
+// history is never overwritten: it is the record of a version the code must keep replaying.
+func (s *stack) exportHistory(invoiceID, path string) {
+	s.t.Helper()
+	if _, err := os.Stat(path); err == nil && os.Getenv("TAXFLOW_RECORD_HISTORIES") != "" {
+		s.t.Logf("%s exists: kept (delete it to record it again)", filepath.Base(path))
+		return
+	}
+	h := s.rawHistory(invoiceID)
+	if err := proxy.VisitPayloads(context.Background(), h, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return s.codec.Decode(p)
+		},
+	}); err != nil {
+		s.t.Fatal(err)
 	}
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 	if err != nil {
@@ -137,32 +156,76 @@ func TestNoSecretOrCustomerDataInHistoryOrLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	ids := []string{}
 	for _, inv := range res.Invoices {
 		s.waitFor(inv.ID, status("finalized"))
-		s.exportHistory(inv.ID, filepath.Join(dir, inv.ID+".json"))
+		ids = append(ids, inv.ID)
 	}
+	// A failure too: its message names the Anrok product, which must not show in clear.
+	s.call("PUT", "/v1/products/mystery", map[string]any{"name": "Mystery", "anrok_product_id": "not-in-anrok-secret-sku"})
+	failed := "inv-secret-failed-" + s.opts.RunID
+	s.postInvoice(failed, "cust-denver", "usd", line("l1", "mystery", 100))
+	s.waitFor(failed, status("failed"))
+	ids = append(ids, failed)
+
 	secrets := []string{
 		s.opts.StripeKey, s.opts.AnrokKey, // API keys
 		"1450 Cherokee St", "Friedrichstr", "Canada Square", "80204", // addresses
 		"billing@cherokee.example", "DE123456789", // email, tax id
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if len(files) != len(res.Invoices) {
-		t.Fatalf("%d histories", len(files))
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
+	dir := t.TempDir()
+	for _, id := range ids {
+		// As Temporal stores it: every payload encrypted, failure messages included.
+		raw := s.rawHistory(id)
+		encrypted := 0
+		if err := proxy.VisitPayloads(context.Background(), raw, proxy.VisitPayloadsOptions{
+			SkipSearchAttributes: true,
+			Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+				for _, p := range ps {
+					if string(p.GetMetadata()[codec.MetadataEncoding]) != codec.Encoding {
+						t.Errorf("%s: a payload in clear: %s", id, p.GetMetadata()["encoding"])
+					}
+					encrypted++
+				}
+				return ps, nil
+			},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if encrypted == 0 {
+			t.Fatalf("%s: no payload found", id)
+		}
+		b, err := protojson.Marshal(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := readable(t, b)
-		if !strings.Contains(text, `"InvoiceID":"`) {
-			t.Fatalf("payloads were not decoded: no workflow input visible in %s", filepath.Base(f))
+		stored := readable(t, b)
+		for _, secret := range append(secrets, "not-in-anrok-secret-sku") {
+			if strings.Contains(stored, secret) {
+				t.Errorf("%s: Temporal stores %q in clear", id, secret)
+			}
+		}
+		if strings.Contains(stored, `"InvoiceID":"`+id) {
+			t.Errorf("%s: the workflow input is readable without the codec key", id)
+		}
+		// Decrypted with the key: the data is there (the check above could see it), and
+		// still no customer data — workflows carry ids and totals only.
+		path := filepath.Join(dir, id+".json")
+		s.exportHistory(id, path)
+		plain, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := readable(t, plain)
+		if !strings.Contains(text, `"InvoiceID":"`+id) {
+			t.Fatalf("%s: decrypted history shows no workflow input", id)
+		}
+		if id == failed && !strings.Contains(text, "not-in-anrok-secret-sku") {
+			t.Fatalf("%s: the decrypted failure message does not name the product: the check above proves nothing", id)
 		}
 		for _, secret := range secrets {
 			if strings.Contains(text, secret) {
-				t.Errorf("%s contains %q", filepath.Base(f), secret)
+				t.Errorf("%s: the decrypted history contains %q", id, secret)
 			}
 		}
 	}

@@ -123,6 +123,10 @@ func SecretKey(t testing.TB) (string, *secretbox.Keyring) {
 // TemporalPath is the pinned Temporal CLI that `make tools` builds.
 func TemporalPath() string { return filepath.Join(RepoRoot(), "bin", "temporal") }
 
+// searchAttributes are taxflow's search attributes (workflows.SearchAttributeNames; the
+// list is repeated here because testenv must not import the workflows package).
+var searchAttributes = []string{"InvoiceId", "CustomerId", "StripeAccount", "InvoiceStatus", "TaxStatus", "ExternalStatus", "ErrorCode"}
+
 // StartTemporal starts a Temporal dev server (in memory, on a free port) from bin/temporal.
 // Call it from TestMain and Stop the server after m.Run.
 func StartTemporal(ctx context.Context, logOutput io.Writer) (*testsuite.DevServer, error) {
@@ -133,11 +137,19 @@ func StartTemporal(ctx context.Context, logOutput io.Writer) (*testsuite.DevServ
 	if logOutput == nil {
 		logOutput = io.Discard
 	}
+	var args []string
+	for _, name := range searchAttributes {
+		args = append(args, "--search-attribute", name+"=Keyword")
+	}
 	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  path,
 		LogLevel:      "error",
 		ClientOptions: &client.Options{Namespace: "default"},
+		ExtraArgs:     args,
 		Stdout:        logOutput,
 		Stderr:        logOutput,
 	})
 }
+
+// SearchAttributeNames returns the search attributes the dev server registers.
+func SearchAttributeNames() []string { return append([]string(nil), searchAttributes...) }

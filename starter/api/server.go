@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/converter"
+
 	"github.com/taxflow/taxflow/activities"
 	"github.com/taxflow/taxflow/internal/estimate"
 	"github.com/taxflow/taxflow/internal/secretbox"
@@ -47,8 +49,17 @@ type Server struct {
 	Tokens []string
 	// Estimator answers POST /v1/tax/estimate.
 	Estimator *estimate.Estimator
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Codec is served at /codec for the Temporal UI (nil: not served); CodecOpen serves it
+	// without the API token (development); CodecOrigins are the UI's origins.
+	Codec        converter.PayloadCodec
+	CodecOpen    bool
+	CodecOrigins []string
+	// Ready checks the dependencies for /readyz.
+	Ready Readiness
+	// Metrics serves /metrics (nil: not served).
+	Metrics http.Handler
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 func (s *Server) now() time.Time {
@@ -91,6 +102,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
+	if s.Codec != nil {
+		mux.Handle("/codec/", s.codecHandler(s.Codec))
+	}
 	// Anything else: the contract's 404 shape, not the mux's text.
 	mux.Handle("/", s.errors(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "not_found", "", fmt.Sprintf("no endpoint %s %s: see the API in the README", r.Method, r.URL.Path))

@@ -25,6 +25,7 @@ import (
 
 	"github.com/taxflow/taxflow/internal/demo"
 	"github.com/taxflow/taxflow/internal/devenv"
+	"github.com/taxflow/taxflow/workflows"
 )
 
 // The addresses `make run` documents; the flags exist so that a test can run the whole
@@ -36,6 +37,7 @@ var (
 	stripeAddr   = flag.String("stripe-addr", "127.0.0.1:8092", "Stripe simulator address")
 	binDir       = flag.String("bin", "bin", "directory of the built binaries and the Temporal CLI")
 	dataDir      = flag.String("data", ".data", "directory of local state (database cluster, history, secrets, logs)")
+	metricsAddr  = flag.String("metrics-addr", "127.0.0.1:9090", "the worker's /metrics and /readyz address")
 	exitAfter    = flag.Bool("exit-after-demo", false, "stop once the demo invoices are settled; exit 1 if one did not finalize")
 )
 
@@ -70,7 +72,7 @@ func run() error {
 	httpAddr := envOr("TAXFLOW_HTTP_ADDR", defaultHTTP)
 	stripeKey, anrokKey := os.Getenv("STRIPE_API_KEY"), os.Getenv("ANROK_API_KEY")
 	useStripeSim, useAnrokSim := stripeKey == "", anrokKey == ""
-	ports := map[string]string{"Temporal": "127.0.0.1:" + *temporalPort, "Temporal UI": "127.0.0.1:" + *uiPort, "starter": httpAddr}
+	ports := map[string]string{"Temporal": "127.0.0.1:" + *temporalPort, "Temporal UI": "127.0.0.1:" + *uiPort, "starter": httpAddr, "worker metrics": *metricsAddr}
 	if useAnrokSim {
 		ports["Anrok simulator"] = *anrokAddr
 	}
@@ -133,6 +135,12 @@ func run() error {
 	if i := strings.Index(token, ","); i >= 0 {
 		token = token[:i]
 	}
+	codecKey, err := persisted(filepath.Join(data, "codec-key"), "TAXFLOW_CODEC_KEY", func() string {
+		return "dev:" + base64.StdEncoding.EncodeToString(randomBytes(32))
+	})
+	if err != nil {
+		return err
+	}
 	webhookSecret, err := persisted(filepath.Join(data, "stripe-webhook-secret"), "STRIPE_WEBHOOK_SECRET", func() string {
 		return "whsec_dev_" + hex.EncodeToString(randomBytes(16))
 	})
@@ -145,9 +153,16 @@ func run() error {
 	start := func(name, path string, args []string, env ...string) error {
 		return sup.Start(ctx, &devenv.Process{Name: name, Path: path, Args: args, Env: env, LogFile: filepath.Join(logs, name+".log")})
 	}
-	if err := start("temporal", filepath.Join(bin, "temporal"), []string{"server", "start-dev",
+	// The Web UI decodes payloads through the starter's codec endpoint; the search
+	// attributes operators filter on are registered with the server.
+	temporalArgs := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", *temporalPort, "--ui-port", *uiPort,
-		"--db-filename", filepath.Join(data, "temporal.db"), "--log-level", "warn"}); err != nil {
+		"--db-filename", filepath.Join(data, "temporal.db"), "--log-level", "warn",
+		"--ui-codec-endpoint", "http://" + httpAddr + "/codec"}
+	for _, name := range workflows.SearchAttributeNames {
+		temporalArgs = append(temporalArgs, "--search-attribute", name+"=Keyword")
+	}
+	if err := start("temporal", filepath.Join(bin, "temporal"), temporalArgs); err != nil {
 		return err
 	}
 	if useAnrokSim {
@@ -173,6 +188,11 @@ func run() error {
 		"TAXFLOW_SECRET_KEY=" + secretKey,
 		"TAXFLOW_API_TOKEN=" + token,
 		"TAXFLOW_HTTP_ADDR=" + httpAddr,
+		"TAXFLOW_CODEC_KEY=" + codecKey,
+		// The codec endpoint is on a loopback address: the local UI reads it without a token.
+		"TAXFLOW_CODEC_AUTH=none",
+		"TAXFLOW_CODEC_CORS_ORIGINS=http://127.0.0.1:" + *uiPort + ",http://localhost:" + *uiPort,
+		"TAXFLOW_METRICS_ADDR=" + *metricsAddr,
 	}
 	if err := start("worker", filepath.Join(bin, "worker"), nil, env...); err != nil {
 		return err
@@ -221,6 +241,7 @@ func run() error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", inv.ID, st.Status, st.TaxStatus, st.Subtotal, st.Tax, st.Total, stripeID, anrokID, inv.Description)
 	}
 	tw.Flush()
+	say("\nReadiness: starter %s, worker %s", readiness(apiURL+"/readyz"), readiness("http://"+*metricsAddr+"/readyz"))
 	if *exitAfter {
 		if settled != len(res.Invoices) {
 			return fmt.Errorf("%d of %d demo invoices finalized", settled, len(res.Invoices))
@@ -232,7 +253,8 @@ func run() error {
 	say("\ntaxflow is running. Where to look:")
 	say("  API            %s   (Authorization: Bearer %s)", apiURL, token)
 	say("  Temporal UI    http://127.0.0.1:%s/namespaces/default/workflows", *uiPort)
-	say("  Temporal       127.0.0.1:%s (namespace default)", *temporalPort)
+	say("  Temporal       127.0.0.1:%s (namespace default); payloads decoded by %s/codec", *temporalPort, apiURL)
+	say("  Metrics        %s/metrics (starter), http://%s/metrics (worker)", apiURL, *metricsAddr)
 	if useAnrokSim {
 		say("  Anrok sim      http://%s   (its transactions: /_sim/transactions)", *anrokAddr)
 	}
@@ -315,6 +337,19 @@ func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// readiness is a /readyz answer in one word.
+func readiness(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "unreachable"
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "not ready (" + resp.Status + ")"
+	}
+	return "ready"
 }
 
 func redactURL(raw string) string {

@@ -39,9 +39,9 @@ func TestMakeRunBringsUpTheStackAndFinalizesTheDemo(t *testing.T) {
 	defer cancel()
 	data := t.TempDir()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "devstack"), "-bin", bin, "-data", data, "-exit-after-demo",
-		"-temporal-port", port(), "-ui-port", port(), "-anrok-addr", "127.0.0.1:"+port(), "-stripe-addr", "127.0.0.1:"+port())
+		"-temporal-port", port(), "-ui-port", port(), "-anrok-addr", "127.0.0.1:"+port(), "-stripe-addr", "127.0.0.1:"+port(), "-metrics-addr", "127.0.0.1:"+port())
 	cmd.Env = append(os.Environ(), "TAXFLOW_DATABASE_URL="+testenv.NewDatabase(t), "TAXFLOW_HTTP_ADDR=127.0.0.1:"+port(),
-		"TAXFLOW_API_TOKEN=", "TAXFLOW_SECRET_KEY=", "STRIPE_API_KEY=", "ANROK_API_KEY=")
+		"TAXFLOW_API_TOKEN=", "TAXFLOW_SECRET_KEY=", "TAXFLOW_CODEC_KEY=", "STRIPE_API_KEY=", "ANROK_API_KEY=")
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err != nil {
@@ -51,6 +51,9 @@ func TestMakeRunBringsUpTheStackAndFinalizesTheDemo(t *testing.T) {
 			t.Logf("--- %s\n%s", filepath.Base(l), tailOf(string(b), 3000))
 		}
 		t.Fatalf("devstack: %v\n%s", err, text)
+	}
+	if !strings.Contains(text, "Readiness: starter ready, worker ready") {
+		t.Fatalf("readiness:\n%s", text)
 	}
 	if strings.Count(text, " finalized ") < 4 || !strings.Contains(text, "All 4 demo invoices finalized") {
 		t.Fatalf("output:\n%s", text)
