@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/taxflow/taxflow/internal/billing"
 	"github.com/taxflow/taxflow/internal/failure"
 	"github.com/taxflow/taxflow/internal/invoicing"
+	"github.com/taxflow/taxflow/internal/metrics"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
@@ -48,7 +50,9 @@ type Activities struct {
 	Now func() time.Time
 	// SignalInvoice reaches an invoice's workflow (Stripe dispute events).
 	SignalInvoice InvoiceSignaler
-	Log           *slog.Logger
+	// Metrics counts provider errors and finalization times (nil: none).
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 
 	billings   providerCache[billing.Provider]
 	taxEngines providerCache[tax.Engine]
@@ -101,8 +105,9 @@ type FailureDetails struct {
 // NonRetryable error types that are not provider codes.
 const errTypeInternal = "taxflow_internal"
 
-// temporalError converts a classified error into the Temporal error that drives retries.
-func temporalError(err error) error {
+// temporalError converts a classified error into the Temporal error that drives retries,
+// counting provider errors by code.
+func (a *Activities) temporalError(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -113,6 +118,9 @@ func temporalError(err error) error {
 		return err
 	}
 	details := FailureDetails{Provider: fe.Provider, Class: string(fe.Class), Code: fe.Code, Message: fe.Message}
+	if fe.Provider != failure.ProviderTaxflow {
+		a.Metrics.CountProviderError(fe.Provider, fe.Code, string(fe.Class))
+	}
 	switch fe.Class {
 	case failure.NeedsPerson:
 		return temporal.NewNonRetryableApplicationError(fe.Message, fe.Code, nil, details)
@@ -170,6 +178,11 @@ func (a *Activities) logger(ctx context.Context) *slog.Logger {
 	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
 		l = l.With("workflow_id", info.WorkflowExecution.ID, "activity", info.ActivityType.Name, "attempt", info.Attempt)
+		// An invoice's workflow is "invoice/<invoice id>": its lines carry the invoice id
+		// too, so one filter finds an invoice's story in the logs.
+		if id, ok := strings.CutPrefix(info.WorkflowExecution.ID, "invoice/"); ok {
+			l = l.With("invoice_id", id)
+		}
 	}
 	return l
 }

@@ -33,7 +33,7 @@ type InvoiceState struct {
 func (a *Activities) LoadInvoiceState(ctx context.Context, in InvoiceRef) (InvoiceState, error) {
 	b, err := a.loadInvoice(ctx, in.InvoiceID, false)
 	if err != nil {
-		return InvoiceState{}, temporalError(err)
+		return InvoiceState{}, a.temporalError(err)
 	}
 	inv := b.Invoice
 	return InvoiceState{
@@ -64,7 +64,7 @@ func DisputeTransactionID(transactionID string) string { return transactionID + 
 // what Lago never sends.
 func (a *Activities) ApplyDispute(ctx context.Context, in InvoiceRef, d Dispute) (DisputeResult, error) {
 	res, err := a.applyDispute(ctx, in, d)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) applyDispute(ctx context.Context, in InvoiceRef, d Dispute) (DisputeResult, error) {
@@ -108,7 +108,7 @@ func (a *Activities) applyDispute(ctx context.Context, in InvoiceRef, d Dispute)
 	if err != nil {
 		return DisputeResult{}, err
 	}
-	a.logger(ctx).Info("lost dispute negated in Anrok", "invoice_id", in.InvoiceID, "transaction_id", txID)
+	a.logger(ctx).Info("lost dispute negated in Anrok", "transaction_id", txID)
 	return DisputeResult{TaxStatus: st}, nil
 }
 
@@ -133,7 +133,7 @@ func CreditNoteTransactionID(transactionID, creditNoteID string) string {
 // proportion and the app records it in Anrok.
 func (a *Activities) IssueCreditNote(ctx context.Context, in InvoiceRef, creditNoteID string) (CreditNoteResult, error) {
 	res, err := a.issueCreditNote(ctx, in, creditNoteID)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) issueCreditNote(ctx context.Context, in InvoiceRef, creditNoteID string) (CreditNoteResult, error) {
@@ -366,7 +366,7 @@ type InvoiceSignaler func(ctx context.Context, invoiceID, signal string, arg any
 // dispute is about nothing taxflow invoiced).
 func (a *Activities) ForwardDispute(ctx context.Context, in DisputeEventInput) (string, error) {
 	id, err := a.forwardDispute(ctx, in)
-	return id, temporalError(err)
+	return id, a.temporalError(err)
 }
 
 func (a *Activities) forwardDispute(ctx context.Context, in DisputeEventInput) (string, error) {

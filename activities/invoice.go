@@ -68,7 +68,7 @@ type CheckResult struct {
 // It records the connection the invoice will use.
 func (a *Activities) CheckInvoice(ctx context.Context, in InvoiceRef) (CheckResult, error) {
 	res, err := a.checkInvoice(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResult, error) {
@@ -115,7 +115,7 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 		return CheckResult{}, err
 	}
 	if len(mapping.Fallback) > 0 {
-		a.logger(ctx).Info("products use the connection's fallback Anrok product", "invoice_id", in.InvoiceID, "products", mapping.Fallback)
+		a.logger(ctx).Info("products use the connection's fallback Anrok product", "products", mapping.Fallback)
 	}
 	return CheckResult{
 		CustomerID:        b.Customer.ID,
@@ -152,7 +152,7 @@ type DraftResult struct {
 // attempt created) and records its id.
 func (a *Activities) CreateStripeDraft(ctx context.Context, in InvoiceRef) (DraftResult, error) {
 	res, err := a.createStripeDraft(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (DraftResult, error) {
@@ -216,14 +216,14 @@ type TaxSummary struct {
 // (Anrok createEphemeral) and stores the answer as the invoice's calculated tax.
 func (a *Activities) CalculateTax(ctx context.Context, in InvoiceRef) (TaxSummary, error) {
 	res, err := a.computeTax(ctx, in, false)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 // CommitTax records the invoice's transaction for filing (Anrok createOrUpdate, under the
 // transaction id derived from the invoice) and stores the answer as its committed tax.
 func (a *Activities) CommitTax(ctx context.Context, in InvoiceRef) (TaxSummary, error) {
 	res, err := a.computeTax(ctx, in, true)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) computeTax(ctx context.Context, in InvoiceRef, commit bool) (TaxSummary, error) {
@@ -426,7 +426,7 @@ type LinesResult struct {
 // as tax_amounts, keyed by the taxflow line id so a retry never adds a line twice.
 func (a *Activities) WriteDraftLines(ctx context.Context, in LinesInput) (LinesResult, error) {
 	res, err := a.writeDraftLines(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) writeDraftLines(ctx context.Context, in LinesInput) (LinesResult, error) {
@@ -564,7 +564,7 @@ type FinalizeInput struct {
 // finalized tax back.
 func (a *Activities) FinalizeStripeInvoice(ctx context.Context, in FinalizeInput) (FinalizeResult, error) {
 	res, err := a.finalizeStripeInvoice(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) finalizeStripeInvoice(ctx context.Context, in FinalizeInput) (FinalizeResult, error) {
@@ -716,7 +716,7 @@ type StripeTaxResult struct {
 // stores that tax as the invoice's calculated tax (stripe_app mode).
 func (a *Activities) ReadStripeTax(ctx context.Context, in InvoiceRef) (StripeTaxResult, error) {
 	res, err := a.readStripeTax(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) readStripeTax(ctx context.Context, in InvoiceRef) (StripeTaxResult, error) {
@@ -773,7 +773,7 @@ func ptr[T any](v T) *T { return &v }
 
 // VoidStripeInvoice voids the invoice's finalized Stripe invoice.
 func (a *Activities) VoidStripeInvoice(ctx context.Context, in InvoiceRef) error {
-	return temporalError(a.voidStripeInvoice(ctx, in))
+	return a.temporalError(a.voidStripeInvoice(ctx, in))
 }
 
 func (a *Activities) voidStripeInvoice(ctx context.Context, in InvoiceRef) error {
@@ -815,7 +815,7 @@ type VoidTaxResult struct {
 // filing, it records a negation instead (the exact inverse, under a derived id).
 func (a *Activities) VoidTax(ctx context.Context, in InvoiceRef) (VoidTaxResult, error) {
 	res, err := a.voidTax(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 // NegationTransactionID is the id of the negation of a transaction (deterministic).
@@ -943,7 +943,7 @@ type CompensationResult struct {
 // never issued. A retry commits the transaction again before finalizing.
 func (a *Activities) VoidTaxOfUnfinalized(ctx context.Context, in InvoiceRef) (CompensationResult, error) {
 	res, err := a.voidTaxOfUnfinalized(ctx, in)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) voidTaxOfUnfinalized(ctx context.Context, in InvoiceRef) (CompensationResult, error) {
@@ -976,10 +976,22 @@ func (a *Activities) voidTaxOfUnfinalized(ctx context.Context, in InvoiceRef) (C
 
 // recordFinalized records the finalization and announces it.
 func (a *Activities) recordFinalized(ctx context.Context, invoiceID, number string, at time.Time) error {
-	return a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+	var received time.Time
+	first := false
+	err := a.Store.InTx(ctx, func(q *sqldb.Queries) error {
+		inv, err := q.GetInvoiceForUpdate(ctx, invoiceID)
+		if err != nil {
+			return err
+		}
+		received, first = inv.CreatedAt, inv.StripeFinalizedAt == nil
 		if err := q.SetInvoiceFinalized(ctx, sqldb.SetInvoiceFinalizedParams{ID: invoiceID, StripeInvoiceNumber: &number, StripeFinalizedAt: &at}); err != nil {
 			return err
 		}
 		return emit(ctx, q, alerts.InvoiceFinalized, invoiceID, string(invoicing.StepFinalize), "", "finalized in Stripe", map[string]any{"stripe_invoice_number": number})
 	})
+	if err == nil && first {
+		// Once per invoice: received → finalized.
+		a.Metrics.ObserveFinalization(at.Sub(received))
+	}
+	return err
 }

@@ -41,7 +41,7 @@ type StripeEventResult struct {
 // late, duplicated or forged-but-signed event cannot move the invoice backwards.
 func (a *Activities) ApplyStripeEvent(ctx context.Context, in InvoiceRef, ev StripeEvent) (StripeEventResult, error) {
 	res, err := a.applyStripeEvent(ctx, in, ev)
-	return res, temporalError(err)
+	return res, a.temporalError(err)
 }
 
 func (a *Activities) applyStripeEvent(ctx context.Context, in InvoiceRef, ev StripeEvent) (StripeEventResult, error) {
@@ -109,7 +109,7 @@ func (a *Activities) applyStripeEvent(ctx context.Context, in InvoiceRef, ev Str
 	if err != nil {
 		return StripeEventResult{}, fmt.Errorf("record %s: %w", ev.Type, err)
 	}
-	a.logger(ctx).Info("stripe event applied", "invoice_id", in.InvoiceID, "event_id", ev.ID, "type", ev.Type, "stripe_status", inv.Status, "outcome", res.Outcome)
+	a.logger(ctx).Info("stripe event applied", "event_id", ev.ID, "type", ev.Type, "stripe_status", inv.Status, "outcome", res.Outcome)
 	return res, nil
 }
 
@@ -138,7 +138,7 @@ func (a *Activities) recordStripeFinalization(ctx context.Context, b *invoiceBun
 // total is under the currency's minimum charge, so nothing is sent — the draft is deleted
 // and nothing is committed in Anrok.
 func (a *Activities) SkipInvoice(ctx context.Context, in InvoiceRef) error {
-	return temporalError(a.skipInvoice(ctx, in))
+	return a.temporalError(a.skipInvoice(ctx, in))
 }
 
 func (a *Activities) skipInvoice(ctx context.Context, in InvoiceRef) error {

@@ -29,7 +29,8 @@ func main() {
 		Secrets:      p.Secrets,
 		Workflows:    app.InvoiceClient(p.Config, p.Temporal),
 		Tokens:       p.Config.APITokens,
-		Estimator:    app.NewEstimator(p.Config, p.Store, p.Secrets),
+		Estimator:    app.NewEstimator(p.Config, p.Store, p.Secrets, p.Metrics),
+		Metrics:      p.Metrics,
 		Codec:        p.Codec,
 		CodecOpen:    p.Config.CodecAuth == "none",
 		CodecOrigins: p.Config.CodecOrigins,
@@ -37,6 +38,7 @@ func main() {
 		Log:          p.Log,
 	}
 	go srv.SweepUnstarted(ctx, 15*time.Second)
+	go app.ExportInvoiceCounts(ctx, p.Store, p.Metrics, 30*time.Second, p.Log)
 
 	hs := &http.Server{
 		Addr:              p.Config.HTTPAddr,

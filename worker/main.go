@@ -23,9 +23,9 @@ func main() {
 	p := app.Boot(ctx, config.RoleWorker, "worker")
 	defer p.Close()
 
-	go serveOps(ctx, p, nil, p.Log)
+	go serveOps(ctx, p, p.Metrics.Handler(), p.Log)
 	w := worker.New(p.Temporal, p.Config.TaskQueue, worker.Options{})
-	acts := app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, nil)
+	acts := app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, p.Metrics)
 	acts.SignalInvoice = app.InvoiceClient(p.Config, p.Temporal).Signal
 	workflows.Register(w, acts)
 	workflows.RegisterAlerts(w, app.NewAlertActivities(p.Store, p.Secrets))

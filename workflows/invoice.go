@@ -17,11 +17,12 @@ import (
 // a refers to the activities by method value, so their names stay typed.
 var a *activities.Activities
 
-// providerCallOptions: a provider call gets two minutes per attempt and is retried with
-// backoff for as long as it takes; only errors that need a person stop the retries (they
-// are non-retryable application errors) and leave the invoice failed.
+// providerCallOptions: a provider call gets 75 seconds per attempt (its HTTP requests time
+// out at 60) — so an attempt lost with its worker is retried on another soon — and is
+// retried with backoff for as long as it takes; only errors that need a person stop the
+// retries (they are non-retryable application errors) and leave the invoice failed.
 var providerCallOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 2 * time.Minute,
+	StartToCloseTimeout: 75 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:    time.Second,
 		BackoffCoefficient: 2,

@@ -25,6 +25,7 @@ import (
 	"github.com/taxflow/taxflow/internal/codec"
 	"github.com/taxflow/taxflow/internal/config"
 	"github.com/taxflow/taxflow/internal/estimate"
+	"github.com/taxflow/taxflow/internal/metrics"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
@@ -73,13 +74,14 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 
 // ClientOptions are the Temporal client options of every taxflow process: the encrypting
 // data converter, and Temporal Cloud's API key or mTLS when configured.
-func ClientOptions(cfg config.Config, cdc *codec.Codec, logger *slog.Logger) (client.Options, error) {
+func ClientOptions(cfg config.Config, cdc *codec.Codec, m *metrics.Metrics, logger *slog.Logger) (client.Options, error) {
 	opts := client.Options{
 		HostPort:         cfg.TemporalAddress,
 		Namespace:        cfg.TemporalNamespace,
 		Logger:           log.NewStructuredLogger(logger),
 		DataConverter:    cdc.DataConverter(),
 		FailureConverter: cdc.FailureConverter(),
+		MetricsHandler:   m.TemporalMetricsHandler(),
 	}
 	tlsConfig, err := temporalTLS(cfg)
 	if err != nil {
@@ -123,8 +125,8 @@ func temporalTLS(cfg config.Config) (*tls.Config, error) {
 
 // DialTemporal connects to the Temporal frontend, retrying for up to wait (the server may
 // still be starting).
-func DialTemporal(ctx context.Context, cfg config.Config, cdc *codec.Codec, logger *slog.Logger, wait time.Duration) (client.Client, error) {
-	opts, err := ClientOptions(cfg, cdc, logger)
+func DialTemporal(ctx context.Context, cfg config.Config, cdc *codec.Codec, m *metrics.Metrics, logger *slog.Logger, wait time.Duration) (client.Client, error) {
+	opts, err := ClientOptions(cfg, cdc, m, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +154,8 @@ func HTTPClient() *http.Client {
 }
 
 // NewEstimator builds the tax estimator with the real Anrok engine.
-func NewEstimator(cfg config.Config, st *store.Store, keys *secretbox.Keyring) *estimate.Estimator {
-	acts := NewActivities(cfg, st, keys, nil, nil)
+func NewEstimator(cfg config.Config, st *store.Store, keys *secretbox.Keyring, m *metrics.Metrics) *estimate.Estimator {
+	acts := NewActivities(cfg, st, keys, nil, m)
 	return &estimate.Estimator{Store: st, Secrets: keys, TaxEngine: acts.TaxEngine}
 }
 
@@ -175,20 +177,22 @@ func InvoiceClient(cfg config.Config, tc client.Client) workflows.Client {
 
 // NewActivities builds the activities with the real Stripe and Anrok providers.
 // SignalInvoice is left to the caller (it needs the Temporal client).
-func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, logger *slog.Logger, hc *http.Client) *activities.Activities {
-	if hc == nil {
-		hc = HTTPClient()
-	}
+func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, logger *slog.Logger, m *metrics.Metrics) *activities.Activities {
+	hc := HTTPClient()
+	// Each provider's calls are timed and counted under its own name.
+	stripeHC := m.InstrumentClient(metrics.ProviderStripe, hc)
+	anrokHC := m.InstrumentClient(metrics.ProviderAnrok, hc)
 	return &activities.Activities{
 		Store:          st,
 		Secrets:        keys,
 		DefaultTaxWait: cfg.TaxWait,
 		Log:            logger,
+		Metrics:        m,
 		Billing: func(acct sqldb.StripeAccount, apiKey string) billing.Provider {
-			return stripebilling.New(stripebilling.Config{APIKey: apiKey, BaseURL: deref(acct.BaseUrl), HTTPClient: hc})
+			return stripebilling.New(stripebilling.Config{APIKey: apiKey, BaseURL: deref(acct.BaseUrl), HTTPClient: stripeHC})
 		},
 		TaxEngine: func(conn sqldb.AnrokConnection, apiKey string) tax.Engine {
-			return anroktax.New(anrok.New(anrok.Config{BaseURL: deref(conn.BaseUrl), APIKey: apiKey, HTTPClient: hc, UserAgent: "taxflow"}))
+			return anroktax.New(anrok.New(anrok.Config{BaseURL: deref(conn.BaseUrl), APIKey: apiKey, HTTPClient: anrokHC, UserAgent: "taxflow"}))
 		},
 	}
 }
@@ -209,6 +213,8 @@ type Process struct {
 	Codec    *codec.Codec
 	Store    *store.Store
 	Temporal client.Client
+	// Metrics is the process's Prometheus registry (served at /metrics).
+	Metrics *metrics.Metrics
 }
 
 // Boot brings a process up, or prints why it cannot (naming the variable to fix) and exits.
@@ -231,12 +237,13 @@ func Boot(ctx context.Context, role config.Role, name string) *Process {
 	if err != nil {
 		fail("database unavailable", err, 1)
 	}
-	tc, err := DialTemporal(ctx, cfg, cdc, logger, time.Minute)
+	m, _ := metrics.NewRegistry()
+	tc, err := DialTemporal(ctx, cfg, cdc, m, logger, time.Minute)
 	if err != nil {
 		st.Close()
 		fail("temporal unavailable", err, 1)
 	}
-	return &Process{Config: cfg, Log: logger, Secrets: keys, Codec: cdc, Store: st, Temporal: tc}
+	return &Process{Config: cfg, Log: logger, Secrets: keys, Codec: cdc, Store: st, Temporal: tc, Metrics: m}
 }
 
 // Readiness checks what the process needs: Postgres and Temporal.
@@ -249,4 +256,28 @@ func (p *Process) Readiness(ctx context.Context) map[string]error {
 func (p *Process) Close() {
 	p.Temporal.Close()
 	p.Store.Close()
+}
+
+// ExportInvoiceCounts sets the invoices-by-status gauge from Postgres every interval until
+// ctx ends. One process exports it (the starter), so sums are not doubled.
+func ExportInvoiceCounts(ctx context.Context, st *store.Store, m *metrics.Metrics, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		rows, err := st.CountInvoicesByStatus(ctx)
+		if err == nil {
+			counts := make([]metrics.InvoiceCount, 0, len(rows))
+			for _, r := range rows {
+				counts = append(counts, metrics.InvoiceCount{Status: r.Status, TaxStatus: r.TaxStatus, N: r.N})
+			}
+			m.SetInvoiceCounts(counts)
+		} else if ctx.Err() == nil {
+			logger.Warn("invoice counts not exported", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

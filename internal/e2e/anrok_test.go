@@ -12,6 +12,7 @@ import (
 
 	"github.com/taxflow/taxflow/internal/anroksim"
 	"github.com/taxflow/taxflow/internal/demo"
+	"github.com/taxflow/taxflow/workflows"
 )
 
 // postInvoice posts an invoice of the demo's shape for customer with lines.
@@ -162,6 +163,17 @@ func TestUnmappedProductUsesTheConnectionsFallbackProduct(t *testing.T) {
 	}
 	if st.Tax != tx.TaxAmountToCollect {
 		t.Fatalf("tax %d vs Anrok %d", st.Tax, tx.TaxAmountToCollect)
+	}
+	// The operator is told, in a log line that names the invoice and its workflow.
+	var logged bool
+	for _, l := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(l, "fallback Anrok product") && strings.Contains(l, "invoice_id="+id) &&
+			strings.Contains(l, "workflow_id="+workflows.InvoiceWorkflowID(id)) && strings.Contains(l, "products=[unmapped]") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Fatalf("no log line names the invoice and the fallback product:\n%s", s.logs.String())
 	}
 }
 

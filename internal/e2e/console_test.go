@@ -3,7 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +85,77 @@ func TestQueryReturnsTheWorkflowsView(t *testing.T) {
 	}
 	if st.InvoiceID != id || st.Status != "finalized" || st.Step != "watch" || st.Tax != 722*2 {
 		t.Fatalf("state %+v", st)
+	}
+}
+
+// scrape reads the starter's /metrics and returns the value of every sample whose line
+// starts with prefix (a metric name with, optionally, the start of its labels).
+func (s *stack) scrape(prefix string) (lines []string) {
+	s.t.Helper()
+	resp, err := http.Get(s.apiURL() + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
+	}
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// sampleValue is the value of one exposition line.
+func sampleValue(t *testing.T, line string) float64 {
+	t.Helper()
+	f := strings.Fields(line)
+	v, err := strconv.ParseFloat(f[len(f)-1], 64)
+	if err != nil {
+		t.Fatalf("sample %q: %v", line, err)
+	}
+	return v
+}
+
+// Metrics on the real stack: every provider call is timed by provider, operation and
+// status, a finalization is observed once per invoice, Stripe's webhooks are counted by
+// result, the invoice gauge follows Postgres, and the Temporal SDK's own metrics are there.
+func TestMetricsFollowTheInvoicesAndTheProviders(t *testing.T) {
+	s := newStack(t)
+	res := s.loadDemo()
+	s.settle(res)
+	stripeID := s.stripeInvoicesOf(res.Invoices[0].ID)[0].ID
+	if _, err := s.stripe.PayInvoice(stripeID); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(res.Invoices[0].ID, external("PAID"))
+
+	want := map[string]string{
+		`taxflow_provider_request_duration_seconds_count{operation="/v1/seller/transactions/createOrUpdate",provider="anrok",status="200"}`: "Anrok's createOrUpdate",
+		`taxflow_provider_request_duration_seconds_count{operation="/v1/invoices/{id}/finalize",provider="stripe",status="200"}`:            "Stripe's finalize",
+		`taxflow_webhook_events_total{result="accepted",source="stripe",type="invoice.paid"}`:                                               "the invoice.paid webhook",
+		`temporal_workflow_task_execution_latency_seconds_count{`:                                                                           "the SDK's workflow task timer",
+		`temporal_activity_execution_latency_seconds_count{`:                                                                                "the SDK's activity timer",
+		`taxflow_invoices{status="paid",tax_status="committed"}`:                                                                            "the invoice gauge",
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for prefix, what := range want {
+		for {
+			lines := s.scrape(prefix)
+			if len(lines) > 0 && sampleValue(t, lines[0]) >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no sample %s", what, prefix)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	fin := s.scrape("taxflow_invoice_finalization_seconds_count")
+	if len(fin) != 1 || sampleValue(t, fin[0]) != float64(len(res.Invoices)) {
+		t.Fatalf("finalizations observed %v, want %d", fin, len(res.Invoices))
 	}
 }

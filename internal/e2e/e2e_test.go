@@ -26,6 +26,7 @@ import (
 	"github.com/taxflow/taxflow/internal/codec"
 	"github.com/taxflow/taxflow/internal/config"
 	"github.com/taxflow/taxflow/internal/demo"
+	"github.com/taxflow/taxflow/internal/metrics"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/stripesim"
 	"github.com/taxflow/taxflow/internal/testenv"
@@ -64,6 +65,8 @@ type stack struct {
 	logs      *logBuffer
 	invoices  workflows.Client
 	codec     *codec.Codec
+	metrics   *metrics.Metrics
+	cfg       config.Config
 	mu        sync.Mutex // guards api, read by the Stripe simulator's deliveries
 }
 
@@ -77,6 +80,8 @@ type stackConfig struct {
 	watchPeriod time.Duration
 	// continueEvery: events a watching workflow handles before continuing as new (0: default).
 	continueEvery int
+	// noWorker: the test runs its own worker processes (stack.workerEnv configures them).
+	noWorker bool
 }
 
 func newStack(t *testing.T, opts ...stackOption) *stack {
@@ -126,7 +131,8 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		t.Fatal(err)
 	}
 	cfg.TemporalAddress, cfg.TemporalNamespace = devServer.FrontendHostPort(), "default"
-	copts, err := app.ClientOptions(cfg, s.codec, logger)
+	s.metrics, _ = metrics.NewRegistry()
+	copts, err := app.ClientOptions(cfg, s.codec, s.metrics, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,32 +144,37 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Cleanup(tc.Close)
 	s.temporal = tc
 	// Each test has its own task queue: its workflows run on its own worker and stack.
-	taskQueue := "e2e-" + testenv.RandomHex(6)
-	w := worker.New(tc, taskQueue, worker.Options{})
-	cfg.TaskQueue = taskQueue
+	cfg.TaskQueue = "e2e-" + testenv.RandomHex(6)
 	if cfg.WatchPeriod == 0 {
 		cfg.WatchPeriod = sc.watchPeriod
 	}
+	s.cfg = cfg
 	invoices := app.InvoiceClient(cfg, tc)
 	invoices.ContinueEvery = sc.continueEvery
 	s.invoices = invoices
-	acts := app.NewActivities(cfg, st, keys, logger, nil)
-	acts.SignalInvoice = invoices.Signal
-	workflows.Register(w, acts)
-	workflows.RegisterAlerts(w, app.NewAlertActivities(st, keys))
-	dctx, stopDispatch := context.WithCancel(context.Background())
-	t.Cleanup(stopDispatch)
-	dispatcher := app.NewDispatcher(cfg, st, tc, logger)
-	dispatcher.Interval = 100 * time.Millisecond
-	go dispatcher.Run(dctx)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
+	if !sc.noWorker {
+		w := worker.New(tc, cfg.TaskQueue, worker.Options{})
+		acts := app.NewActivities(cfg, st, keys, logger, s.metrics)
+		acts.SignalInvoice = invoices.Signal
+		workflows.Register(w, acts)
+		workflows.RegisterAlerts(w, app.NewAlertActivities(st, keys))
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+		dctx, stopDispatch := context.WithCancel(context.Background())
+		t.Cleanup(stopDispatch)
+		dispatcher := app.NewDispatcher(cfg, st, tc, logger)
+		dispatcher.Interval = 100 * time.Millisecond
+		go dispatcher.Run(dctx)
 	}
-	t.Cleanup(w.Stop)
 
 	srv := &api.Server{Store: st, Secrets: keys, Workflows: invoices, Tokens: []string{token}, Log: logger,
-		Estimator: app.NewEstimator(cfg, st, keys)}
+		Estimator: app.NewEstimator(cfg, st, keys, s.metrics), Metrics: s.metrics}
 	api := httptest.NewServer(srv.Handler())
+	cctx, stopCounts := context.WithCancel(context.Background())
+	t.Cleanup(stopCounts)
+	go app.ExportInvoiceCounts(cctx, st, s.metrics, 200*time.Millisecond, logger)
 	s.mu.Lock()
 	s.api = api
 	s.mu.Unlock()

@@ -86,7 +86,9 @@ func TestCodecEndpointCanBeOpenForALocalUI(t *testing.T) {
 
 func TestReadyzReportsEachDependency(t *testing.T) {
 	s := &Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Workflows: &recordingWorkflows{},
-		Ready: func(ctx context.Context) map[string]error { return map[string]error{"postgres": nil, "temporal": io.ErrUnexpectedEOF} }}
+		Ready: func(ctx context.Context) map[string]error {
+			return map[string]error{"postgres": nil, "temporal": io.ErrUnexpectedEOF}
+		}}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/readyz")

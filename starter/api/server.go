@@ -19,6 +19,7 @@ import (
 
 	"github.com/taxflow/taxflow/activities"
 	"github.com/taxflow/taxflow/internal/estimate"
+	"github.com/taxflow/taxflow/internal/metrics"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/workflows"
@@ -56,8 +57,8 @@ type Server struct {
 	CodecOrigins []string
 	// Ready checks the dependencies for /readyz.
 	Ready Readiness
-	// Metrics serves /metrics (nil: not served).
-	Metrics http.Handler
+	// Metrics serves /metrics and counts webhooks (nil: neither).
+	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -104,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Metrics != nil {
-		mux.Handle("GET /metrics", s.Metrics)
+		mux.Handle("GET /metrics", s.Metrics.Handler())
 	}
 	if s.Codec != nil {
 		mux.Handle("/codec/", s.codecHandler(s.Codec))

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/taxflow/taxflow/activities"
+	"github.com/taxflow/taxflow/internal/metrics"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
 	"github.com/taxflow/taxflow/workflows"
@@ -54,10 +55,12 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), secret, webhook.ConstructEventOptions{Tolerance: WebhookTolerance})
 	if err != nil {
 		s.Log.Warn("stripe webhook refused", "stripe_account_id", accountID, "reason", err.Error())
+		s.Metrics.CountWebhook(metrics.WebhookSourceStripe, "unverified", "refused")
 		return signatureError(err)
 	}
 	log := s.Log.With("stripe_account_id", accountID, "event_id", ev.ID, "type", string(ev.Type))
 	if _, err := s.Store.GetStripeEvent(ctx, ev.ID); err == nil {
+		s.Metrics.CountWebhook(metrics.WebhookSourceStripe, string(ev.Type), "duplicate")
 		writeJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": true})
 		return nil
 	} else if !store.IsNotFound(err) {
@@ -83,6 +86,7 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 		if _, err := s.Store.InsertStripeEvent(ctx, sqldb.InsertStripeEventParams{ID: ev.ID, StripeAccountID: accountID, Type: typ}); err != nil && !store.IsNotFound(err) {
 			return err
 		}
+		s.Metrics.CountWebhook(metrics.WebhookSourceStripe, typ, "accepted")
 		writeJSON(w, http.StatusOK, map[string]any{"received": true})
 		return nil
 	}
@@ -111,6 +115,7 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Store.InsertStripeEvent(ctx, sqldb.InsertStripeEventParams{ID: ev.ID, StripeAccountID: accountID, Type: string(ev.Type), InvoiceID: inv}); err != nil && !store.IsNotFound(err) {
 		return err
 	}
+	s.Metrics.CountWebhook(metrics.WebhookSourceStripe, string(ev.Type), "accepted")
 	writeJSON(w, http.StatusOK, map[string]any{"received": true})
 	return nil
 }

@@ -157,3 +157,6 @@ SELECT * FROM stripe_events WHERE id = @id;
 
 -- name: GetInvoiceByStripeID :one
 SELECT * FROM invoices WHERE stripe_invoice_id = @stripe_invoice_id;
+
+-- name: CountInvoicesByStatus :many
+SELECT status, tax_status, count(*)::bigint AS n FROM invoices GROUP BY status, tax_status;

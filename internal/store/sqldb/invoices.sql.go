@@ -13,6 +13,36 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const countInvoicesByStatus = `-- name: CountInvoicesByStatus :many
+SELECT status, tax_status, count(*)::bigint AS n FROM invoices GROUP BY status, tax_status
+`
+
+type CountInvoicesByStatusRow struct {
+	Status    string
+	TaxStatus string
+	N         int64
+}
+
+func (q *Queries) CountInvoicesByStatus(ctx context.Context) ([]CountInvoicesByStatusRow, error) {
+	rows, err := q.db.Query(ctx, countInvoicesByStatus)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CountInvoicesByStatusRow
+	for rows.Next() {
+		var i CountInvoicesByStatusRow
+		if err := rows.Scan(&i.Status, &i.TaxStatus, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const countInvoicesOfConnection = `-- name: CountInvoicesOfConnection :one
 SELECT count(*) FROM invoices WHERE anrok_connection_id = $1 AND anrok_transaction_id IS NOT NULL
 `
