@@ -130,8 +130,14 @@ func (w *invoiceWorkflow) addWatchReceivers(ctx workflow.Context, sel workflow.S
 		c.Receive(ctx, &ev.creditNote)
 	})
 	// A finalized invoice has no draft to refresh or finalize: those are ignored here.
-	sel.AddReceive(w.refresh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
-	sel.AddReceive(w.finalizeNow, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+	// The warning is for the operator who sent one from the UI (a log line, not a command:
+	// replay is unaffected).
+	ignored := func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		workflow.GetLogger(ctx).Warn("signal ignored: the invoice is finalized, it has no draft", "signal", c.Name(), "invoice_id", w.state.InvoiceID)
+	}
+	sel.AddReceive(w.refresh, ignored)
+	sel.AddReceive(w.finalizeNow, ignored)
 }
 
 // pendingEvent takes one signal that is waiting, without blocking.
