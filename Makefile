@@ -10,16 +10,22 @@ TEMPORAL_CLI_VERSION  := v1.5.1
 STRIPE_MOCK_VERSION   := v0.195.0
 WORKFLOWCHECK_VERSION := v0.6.0
 SQLC_VERSION          := v1.31.1
+COMPOSE_VERSION       := v2.40.3
+
+# The compose plugin is only needed to validate docker-compose.yml, and only where a docker
+# client is installed (internal/deploy's test skips otherwise): make test builds it then.
+COMPOSE_TOOL := $(if $(shell command -v docker 2>/dev/null),$(BIN)/.docker-compose-$(COMPOSE_VERSION))
 
 TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help tools build run test lint generate clean
+.PHONY: help tools compose build run test lint generate clean
 
 help:
 	@echo "make run       the whole stack on embedded defaults, with a demo"
 	@echo "make test      every test, on a real Temporal server and real PostgreSQL"
 	@echo "make lint      go vet and Temporal's workflowcheck"
 	@echo "make tools     build the pinned Temporal CLI, stripe-mock and workflowcheck into bin/"
+	@echo "make compose   build the pinned Docker Compose plugin into bin/ (make test does, where docker is installed)"
 	@echo "make build     build the binaries into bin/"
 	@echo "make generate  regenerate the typed SQL (sqlc $(SQLC_VERSION))"
 
@@ -36,8 +42,13 @@ $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION):
 $(BIN)/.sqlc-$(SQLC_VERSION):
 	GOBIN=$(BIN) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 	@touch $@
+$(BIN)/.docker-compose-$(COMPOSE_VERSION):
+	COMPOSE_VERSION=$(COMPOSE_VERSION) GO=$(GO) internal/deploy/install-compose.sh $(BIN)/docker-compose
+	@touch $@
 
 tools: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.stripe-mock-$(STRIPE_MOCK_VERSION) $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
+
+compose: $(BIN)/.docker-compose-$(COMPOSE_VERSION)
 
 build:
 	$(GO) build -o $(BIN)/ ./worker ./starter ./internal/cmd/anrok-sim ./internal/cmd/stripe-sim ./internal/cmd/devstack ./internal/cmd/devpg
@@ -48,7 +59,7 @@ run: tools build
 # devpg provides PostgreSQL: the machine's on 127.0.0.1:5432, else a throwaway cluster.
 # The test of `make run` itself runs last, alone: it binds fixed-per-run ports for five
 # processes, which other packages' servers starting on random ports could take meanwhile.
-test: tools
+test: tools $(COMPOSE_TOOL)
 	$(GO) run ./internal/cmd/devpg -- bash -c '$(GO) test $(TEST_FLAGS) -skip TestMakeRun ./... && $(GO) test $(TEST_FLAGS) -run TestMakeRun ./internal/cmd/devstack'
 
 lint: tools
