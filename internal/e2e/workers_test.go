@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -96,24 +97,36 @@ func tailString(s string, n int) string {
 func TestTwoWorkerProcessesShareTheLoadAndAKilledOneLosesNothing(t *testing.T) {
 	s := newStack(t, func(c *stackConfig) { c.noWorker = true })
 	a := s.startWorker(t, "worker-a")
-	s.startWorker(t, "worker-b")
+	b := s.startWorker(t, "worker-b")
+	// A worker's identity is the SDK's default, "<pid>@<host>@".
+	idA, idB := fmt.Sprintf("%d@", a.Process.Pid), fmt.Sprintf("%d@", b.Process.Pid)
+	s.waitForPollers(idA, idB)
 	res := s.loadDemo()
 	var ids []string
 	for _, inv := range res.Invoices {
 		ids = append(ids, inv.ID)
 	}
-	for i := 0; i < 16; i++ {
-		id := fmt.Sprintf("inv-workers-%02d-%s", i, s.opts.RunID)
-		s.postInvoice(id, "cust-denver", "usd", line("l1", "platform-fee", 15000))
-		ids = append(ids, id)
-		if i == 8 {
-			// Mid-run: worker A dies without a chance to finish anything.
-			if err := a.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
+	post := func(from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("inv-workers-%02d-%s", i, s.opts.RunID)
+			s.postInvoice(id, "cust-denver", "usd", line("l1", "platform-fee", 15000))
+			ids = append(ids, id)
 		}
 	}
-	identities := map[string]bool{}
+	post(0, 8)
+	// Mid-run: once worker A has taken a share, it dies without a chance to finish anything;
+	// more invoices arrive after.
+	deadline := time.Now().Add(60 * time.Second)
+	for !s.ranOn(ids, idA) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker A (%s) ran no activity of %d invoices: the load is not shared", idA, len(ids))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	post(8, 16)
 	for _, id := range ids {
 		st := s.waitForWithin(id, status("finalized"), 150)
 		si := s.stripeInvoicesOf(id)
@@ -121,13 +134,55 @@ func TestTwoWorkerProcessesShareTheLoadAndAKilledOneLosesNothing(t *testing.T) {
 		if len(si) != 1 || !ok || si[0].TotalTax != tx.TaxAmountToCollect || st.Tax != tx.TaxAmountToCollect {
 			t.Fatalf("%s: %d Stripe invoices, Anrok %+v", id, len(si), tx)
 		}
+	}
+	if !s.ranOn(ids, idB) {
+		t.Fatalf("worker B (%s) ran no activity", idB)
+	}
+}
+
+// waitForPollers waits until a worker of each identity prefix polls the stack's task queue
+// for both workflow and activity tasks.
+func (s *stack) waitForPollers(prefixes ...string) {
+	s.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		missing := ""
+		for _, typ := range []enums.TaskQueueType{enums.TASK_QUEUE_TYPE_WORKFLOW, enums.TASK_QUEUE_TYPE_ACTIVITY} {
+			resp, err := s.temporal.DescribeTaskQueue(context.Background(), s.cfg.TaskQueue, typ)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			for _, p := range prefixes {
+				found := false
+				for _, poller := range resp.GetPollers() {
+					found = found || strings.HasPrefix(poller.GetIdentity(), p)
+				}
+				if !found {
+					missing = fmt.Sprintf("%s on %s", p, typ)
+				}
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no worker %s polls task queue %s", missing, s.cfg.TaskQueue)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ranOn reports whether a worker whose identity starts with prefix ran an activity of one
+// of the invoices.
+func (s *stack) ranOn(invoiceIDs []string, prefix string) bool {
+	for _, id := range invoiceIDs {
 		for _, who := range s.activityWorkers(id) {
-			identities[who] = true
+			if strings.HasPrefix(who, prefix) {
+				return true
+			}
 		}
 	}
-	if len(identities) < 2 {
-		t.Fatalf("activities ran on %v: the second worker took no share", identities)
-	}
+	return false
 }
 
 // activityWorkers lists the identities of the workers that ran the invoice's activities.
