@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -92,16 +91,11 @@ func TestQueryReturnsTheWorkflowsView(t *testing.T) {
 // starts with prefix (a metric name with, optionally, the start of its labels).
 func (s *stack) scrape(prefix string) (lines []string) {
 	s.t.Helper()
-	resp, err := http.Get(s.apiURL() + "/metrics")
-	if err != nil {
-		s.t.Fatal(err)
+	code, body := get(s.t, s.apiURL()+"/metrics")
+	if code != http.StatusOK {
+		s.t.Fatalf("GET /metrics: %d %s", code, body)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		s.t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
-	}
-	for _, l := range strings.Split(string(body), "\n") {
+	for _, l := range strings.Split(body, "\n") {
 		if strings.HasPrefix(l, prefix) {
 			lines = append(lines, l)
 		}

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,8 +49,9 @@ func workerBinary(t *testing.T) string {
 	return workerBin
 }
 
-// startWorker runs a worker process on the stack's configuration.
-func (s *stack) startWorker(t *testing.T, name string) *exec.Cmd {
+// startWorker runs a worker process on the stack's configuration; opsURL is where it serves
+// /metrics and /readyz.
+func (s *stack) startWorker(t *testing.T, name string) (cmd *exec.Cmd, opsURL string) {
 	t.Helper()
 	port, err := devenv.FreePort()
 	if err != nil {
@@ -58,7 +61,7 @@ func (s *stack) startWorker(t *testing.T, name string) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(workerBinary(t))
+	cmd = exec.Command(workerBinary(t))
 	cmd.Env = append(os.Environ(),
 		"TAXFLOW_DATABASE_URL="+s.cfg.DatabaseURL, "TEMPORAL_ADDRESS="+s.cfg.TemporalAddress, "TEMPORAL_NAMESPACE="+s.cfg.TemporalNamespace,
 		"TAXFLOW_TASK_QUEUE="+s.cfg.TaskQueue, "TAXFLOW_SECRET_KEY="+s.cfg.SecretKeys, "TAXFLOW_CODEC_KEY="+s.cfg.CodecKeys,
@@ -82,7 +85,7 @@ func (s *stack) startWorker(t *testing.T, name string) *exec.Cmd {
 			t.Logf("--- %s log (tail)\n%s", name, tailString(string(b), 3000))
 		}
 	})
-	return cmd
+	return cmd, fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 func tailString(s string, n int) string {
@@ -96,8 +99,8 @@ func tailString(s string, n int) string {
 // (SIGKILL) loses nothing — every invoice is finalized, once, in both systems.
 func TestTwoWorkerProcessesShareTheLoadAndAKilledOneLosesNothing(t *testing.T) {
 	s := newStack(t, func(c *stackConfig) { c.noWorker = true })
-	a := s.startWorker(t, "worker-a")
-	b := s.startWorker(t, "worker-b")
+	a, _ := s.startWorker(t, "worker-a")
+	b, opsB := s.startWorker(t, "worker-b")
 	// A worker's identity is the SDK's default, "<pid>@<host>@".
 	idA, idB := fmt.Sprintf("%d@", a.Process.Pid), fmt.Sprintf("%d@", b.Process.Pid)
 	s.waitForPollers(idA, idB)
@@ -138,6 +141,37 @@ func TestTwoWorkerProcessesShareTheLoadAndAKilledOneLosesNothing(t *testing.T) {
 	if !s.ranOn(ids, idB) {
 		t.Fatalf("worker B (%s) ran no activity", idB)
 	}
+	// The surviving worker process is ready and serves its metrics: its provider calls and
+	// the SDK's.
+	if code, body := get(t, opsB+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"temporal":"ok"`) {
+		t.Fatalf("worker B /readyz: %d %s", code, body)
+	}
+	_, metrics := get(t, opsB+"/metrics")
+	for _, want := range []string{
+		`taxflow_provider_request_duration_seconds_count{operation="/v1/seller/transactions/createOrUpdate",provider="anrok",status="200"}`,
+		`taxflow_provider_request_duration_seconds_count{operation="/v1/invoices/{id}/finalize",provider="stripe",status="200"}`,
+		`temporal_activity_execution_latency_seconds_count{`,
+		`taxflow_invoice_finalization_seconds_count `,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("worker B /metrics has no %s", want)
+		}
+	}
+}
+
+// get fetches url and returns its status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // waitForPollers waits until a worker of each identity prefix polls the stack's task queue
