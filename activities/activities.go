@@ -118,7 +118,8 @@ func (a *Activities) temporalError(err error) error {
 		return err
 	}
 	details := FailureDetails{Provider: fe.Provider, Class: string(fe.Class), Code: fe.Code, Message: fe.Message}
-	if fe.Provider != failure.ProviderTaxflow {
+	// A deferral by taxflow's own rate limiter is no provider error (it has its counter).
+	if fe.Provider != failure.ProviderTaxflow && fe.Code != failure.CodeRateLimitQueued {
 		a.Metrics.CountProviderError(fe.Provider, fe.Code, string(fe.Class))
 	}
 	switch fe.Class {

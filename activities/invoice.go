@@ -32,11 +32,12 @@ type InvoiceRef struct {
 // CodeInvoicePaid: a void refused because the invoice is paid.
 const CodeInvoicePaid = billing.CodeInvoicePaid
 
-// providerCall scopes a billing call: keys are fresh per attempt, and any call that is not
-// the very first may find what an earlier attempt did.
+// providerCall scopes a billing call: keys are fresh per attempt, and a call after an
+// operator's retry, or after an attempt that may have reached the provider, may find what
+// that earlier attempt did (see AttemptInterceptor).
 func providerCall(ctx context.Context, in InvoiceRef) billing.Call {
 	n := attempt(ctx)
-	return billing.Call{InvoiceID: in.InvoiceID, Attempt: fmt.Sprintf("r%da%d", in.Retry, n), Retried: in.Retry > 0 || n > 1}
+	return billing.Call{InvoiceID: in.InvoiceID, Attempt: fmt.Sprintf("r%da%d", in.Retry, n), Retried: in.Retry > 0 || earlierAttemptMayHaveSent(ctx)}
 }
 
 func (a *Activities) setStep(ctx context.Context, invoiceID string, step invoicing.Step) error {

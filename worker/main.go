@@ -24,7 +24,7 @@ func main() {
 	defer p.Close()
 
 	go serveOps(ctx, p, p.Metrics.Handler(), p.Log)
-	w := worker.New(p.Temporal, p.Config.TaskQueue, worker.Options{})
+	w := worker.New(p.Temporal, p.Config.TaskQueue, app.WorkerOptions())
 	acts := app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, p.Metrics)
 	acts.SignalInvoice = app.InvoiceClient(p.Config, p.Temporal).Signal
 	workflows.Register(w, acts)

@@ -230,6 +230,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // transportError classifies a failure to get an answer at all.
 func (c *Client) transportError(ctx context.Context, cl call, err error) *failure.Error {
+	if q := failure.Queued(failure.ProviderAnrok, cl.endpoint, err); q != nil {
+		return q
+	}
 	e := &failure.Error{Provider: failure.ProviderAnrok, Class: failure.Retryable, Err: err}
 	var netErr net.Error
 	switch {

@@ -12,10 +12,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/taxflow/taxflow/activities"
 	"github.com/taxflow/taxflow/internal/alerts"
@@ -26,6 +29,7 @@ import (
 	"github.com/taxflow/taxflow/internal/config"
 	"github.com/taxflow/taxflow/internal/estimate"
 	"github.com/taxflow/taxflow/internal/metrics"
+	"github.com/taxflow/taxflow/internal/ratelimit"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
@@ -182,6 +186,12 @@ func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, 
 	// Each provider's calls are timed and counted under its own name.
 	stripeHC := m.InstrumentClient(metrics.ProviderStripe, hc)
 	anrokHC := m.InstrumentClient(metrics.ProviderAnrok, hc)
+	// Every request waits for a send slot of its account, shared by all processes.
+	limiter := &ratelimit.Limiter{Slots: st.Queries, MaxQueued: cfg.RateLimitQueue,
+		Observe: func(key string, wait time.Duration, deferred bool) {
+			provider, _, _ := strings.Cut(key, "/")
+			m.ObserveRateLimit(provider, wait, deferred)
+		}}
 	return &activities.Activities{
 		Store:          st,
 		Secrets:        keys,
@@ -189,13 +199,27 @@ func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, 
 		Log:            logger,
 		Metrics:        m,
 		Billing: func(acct sqldb.StripeAccount, apiKey string) billing.Provider {
-			return stripebilling.New(stripebilling.Config{APIKey: apiKey, BaseURL: deref(acct.BaseUrl), HTTPClient: stripeHC})
+			perSecond := ratelimit.PerSecond(acct.RequestsPerSecond, ratelimit.StripePerSecond(acct.ApiKeyHint))
+			limited := limiter.Client(stripeHC, StripeLimitKey(acct.ID), func() int { return perSecond })
+			return stripebilling.New(stripebilling.Config{APIKey: apiKey, BaseURL: deref(acct.BaseUrl), HTTPClient: limited})
 		},
 		TaxEngine: func(conn sqldb.AnrokConnection, apiKey string) tax.Engine {
-			return anroktax.New(anrok.New(anrok.Config{BaseURL: deref(conn.BaseUrl), APIKey: apiKey, HTTPClient: anrokHC, UserAgent: "taxflow"}))
+			perSecond := ratelimit.PerSecond(conn.RequestsPerSecond, ratelimit.AnrokPerSecond)
+			limited := limiter.Client(anrokHC, AnrokLimitKey(conn.ID), func() int { return perSecond })
+			return anroktax.New(anrok.New(anrok.Config{BaseURL: deref(conn.BaseUrl), APIKey: apiKey, HTTPClient: limited, UserAgent: "taxflow"}))
 		},
 	}
 }
+
+// WorkerOptions are the options of every worker running taxflow's activities: the
+// interceptor that spares a rate-limited attempt's successor a look-up.
+func WorkerOptions() worker.Options {
+	return worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.AttemptInterceptor{}}}
+}
+
+// StripeLimitKey and AnrokLimitKey name an account's send slots (internal/ratelimit).
+func StripeLimitKey(accountID string) string   { return "stripe/" + accountID }
+func AnrokLimitKey(connectionID string) string { return "anrok/" + connectionID }
 
 func deref(s *string) string {
 	if s == nil {

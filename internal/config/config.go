@@ -58,6 +58,10 @@ type Config struct {
 	CodecOrigins []string `env:"TAXFLOW_CODEC_CORS_ORIGINS" envDefault:"http://127.0.0.1:8233,http://localhost:8233"`
 	// MetricsAddr is where the worker serves /metrics, /healthz and /readyz.
 	MetricsAddr string `env:"TAXFLOW_METRICS_ADDR" envDefault:"127.0.0.1:9090"`
+	// RateLimitQueue is how many requests of one provider account may wait for their send
+	// slot at once; past it a request is put off and its activity retried later, so one
+	// busy account cannot hold every worker slot.
+	RateLimitQueue int `env:"TAXFLOW_RATE_LIMIT_QUEUE" envDefault:"100"`
 	// LogFormat is text (development) or json (production).
 	LogFormat string `env:"TAXFLOW_LOG_FORMAT" envDefault:"text"`
 	// LogLevel is debug, info, warn or error.
@@ -187,6 +191,9 @@ func (c Config) Validate(role Role) error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			bad("TAXFLOW_METRICS_ADDR", "must be host:port, e.g. 127.0.0.1:9090")
 		}
+	}
+	if c.RateLimitQueue < 1 || c.RateLimitQueue > 10000 {
+		bad("TAXFLOW_RATE_LIMIT_QUEUE", "must be a number of requests between 1 and 10000, such as 100")
 	}
 	switch c.LogFormat {
 	case "text", "json":

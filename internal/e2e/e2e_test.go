@@ -153,7 +153,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	invoices.ContinueEvery = sc.continueEvery
 	s.invoices = invoices
 	if !sc.noWorker {
-		w := worker.New(tc, cfg.TaskQueue, worker.Options{})
+		w := worker.New(tc, cfg.TaskQueue, app.WorkerOptions())
 		acts := app.NewActivities(cfg, st, keys, logger, s.metrics)
 		acts.SignalInvoice = invoices.Signal
 		workflows.Register(w, acts)

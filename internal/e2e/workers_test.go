@@ -51,7 +51,7 @@ func workerBinary(t *testing.T) string {
 
 // startWorker runs a worker process on the stack's configuration; opsURL is where it serves
 // /metrics and /readyz.
-func (s *stack) startWorker(t *testing.T, name string) (cmd *exec.Cmd, opsURL string) {
+func (s *stack) startWorker(t *testing.T, name string, env ...string) (cmd *exec.Cmd, opsURL string) {
 	t.Helper()
 	port, err := devenv.FreePort()
 	if err != nil {
@@ -67,6 +67,7 @@ func (s *stack) startWorker(t *testing.T, name string) (cmd *exec.Cmd, opsURL st
 		"TAXFLOW_TASK_QUEUE="+s.cfg.TaskQueue, "TAXFLOW_SECRET_KEY="+s.cfg.SecretKeys, "TAXFLOW_CODEC_KEY="+s.cfg.CodecKeys,
 		fmt.Sprintf("TAXFLOW_METRICS_ADDR=127.0.0.1:%d", port), "TAXFLOW_LOG_FORMAT=json",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -233,4 +234,61 @@ func (s *stack) activityWorkers(invoiceID string) []string {
 		}
 	}
 	return out
+}
+
+// Month end in miniature: 40 invoices at once, two worker processes, and the simulators
+// enforcing Anrok's 10 requests/second and Stripe's 25 (test mode). taxflow's limiter,
+// shared through Postgres, keeps both processes together under the limits: not one 429.
+// With a queue of 5, most requests are put off and their activities retried later — and
+// still no invoice costs more than the floor of 2 Anrok and 3 Stripe requests: a deferred
+// attempt sent nothing, so its successor does not look anything up.
+func TestTwoWorkersTogetherStayUnderTheProvidersRateLimits(t *testing.T) {
+	s := newStack(t, func(c *stackConfig) {
+		c.noWorker = true
+		c.anrok.RequestsPerSecond = 10
+		c.stripe.RequestsPerSecond = 25
+	})
+	_, opsA := s.startWorker(t, "worker-a", "TAXFLOW_RATE_LIMIT_QUEUE=5")
+	_, opsB := s.startWorker(t, "worker-b", "TAXFLOW_RATE_LIMIT_QUEUE=5")
+	s.settle(s.loadDemo())
+	anrokBefore, stripeBefore := s.anrok.Stats().Requests, len(s.stripe.Requests())
+	const n = 40
+	var ids []string
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("inv-limit-%02d-%s", i, s.opts.RunID)
+		s.postInvoice(id, "cust-denver", "usd", line("l1", "platform-fee", 15000))
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		st := s.waitForWithin(id, status("finalized"), 120)
+		tx, ok := s.anrokTransaction(id)
+		if si := s.stripeInvoicesOf(id); !ok || len(si) != 1 || si[0].TotalTax != tx.TaxAmountToCollect || st.Tax != tx.TaxAmountToCollect {
+			t.Fatalf("%s: Stripe %+v, Anrok %+v", id, si, tx)
+		}
+	}
+	if got := s.anrok.Stats().Throttled; got != 0 {
+		t.Errorf("Anrok answered 429 %d times", got)
+	}
+	if got := s.stripe.RateLimitedCount(); got != 0 {
+		t.Errorf("Stripe answered 429 %d times", got)
+	}
+	if got := s.anrok.Stats().Requests - anrokBefore; got != 2*n {
+		t.Errorf("%d Anrok requests for %d invoices, want the floor %d", got, n, 2*n)
+	}
+	if got := len(s.stripe.Requests()) - stripeBefore; got != 3*n {
+		t.Errorf("%d Stripe requests for %d invoices, want the floor %d", got, n, 3*n)
+	}
+	deferred := 0.0
+	for _, ops := range []string{opsA, opsB} {
+		_, metrics := get(t, ops+"/metrics")
+		for _, l := range strings.Split(metrics, "\n") {
+			if strings.HasPrefix(l, "taxflow_rate_limit_deferred_total{") {
+				deferred += sampleValue(t, l)
+			}
+		}
+	}
+	if deferred == 0 {
+		t.Error("no request was deferred: the test did not exercise the backlog")
+	}
+	t.Logf("%d invoices, %.0f requests deferred", n, deferred)
 }

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/taxflow/taxflow/internal/ratelimit"
 )
 
 // Class says what has to happen for a failed call to succeed.
@@ -84,4 +86,20 @@ func NeedsPersonError(provider, code, message string) *Error {
 // RetryableError builds a Retryable error around a cause.
 func RetryableError(provider, code, message string, cause error) *Error {
 	return &Error{Provider: provider, Class: Retryable, Code: code, Message: message, Err: cause}
+}
+
+// CodeRateLimitQueued: taxflow's own rate limiter deferred the call — the account's
+// requests for the next seconds are spoken for — and nothing was sent. Not a provider
+// error: the activity is retried after RetryAfter.
+const CodeRateLimitQueued = "rate_limit_queued"
+
+// Queued returns the RateLimited error for a call the rate limiter deferred, or nil when
+// err is not a deferral (a *ratelimit.BacklogError in its chain).
+func Queued(provider, op string, err error) *Error {
+	be, ok := ratelimit.AsBacklog(err)
+	if !ok {
+		return nil
+	}
+	return &Error{Provider: provider, Class: RateLimited, Code: CodeRateLimitQueued, RetryAfter: be.RetryAfter,
+		Message: op + ": waiting for a send slot under the account's rate limit (nothing sent): " + be.Error(), Err: be}
 }

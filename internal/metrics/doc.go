@@ -37,6 +37,11 @@
 //	    Webhook events: source stripe (received from Stripe) or outgoing (taxflow's alerts),
 //	    type the event type (invoice.paid, ...), result what became of it (accepted,
 //	    duplicate, refused, delivered, failed, ...).
+//	taxflow_rate_limit_wait_seconds            histogram  provider
+//	    Time a provider request waited for its send slot (internal/ratelimit).
+//	taxflow_rate_limit_deferred_total          counter    provider
+//	    Requests put off, their activity retried later, because the account's send slots
+//	    were taken too far ahead.
 //
 // Label values that come from outside (operation, code, type) are bounded: past
 // maxLabelValues distinct values per label (per provider for operation), a new value is

@@ -60,6 +60,8 @@ type Metrics struct {
 	invoices         *prometheus.GaugeVec
 	finalization     prometheus.Histogram
 	webhooks         *prometheus.CounterVec
+	slotWait         *prometheus.HistogramVec
+	deferred         *prometheus.CounterVec
 
 	temporal *sdkCollector
 
@@ -159,6 +161,15 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "taxflow_webhook_events_total",
 		Help: "Webhook events by source (stripe, outgoing), type and result.",
 	}, []string{"source", "type", "result"}))
+	m.slotWait = register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "taxflow_rate_limit_wait_seconds",
+		Help:    "Time a provider request waited for its send slot under the account's rate limit.",
+		Buckets: []float64{0, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
+	}, []string{"provider"}))
+	m.deferred = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "taxflow_rate_limit_deferred_total",
+		Help: "Provider requests deferred (their activity retried later) because the account's send slots were taken too far ahead.",
+	}, []string{"provider"}))
 	m.temporal = newSDKCollector()
 	// An unchecked collector (it describes nothing: its families are known only at scrape
 	// time); it is registered once per Metrics, and New returns the existing Metrics for a
@@ -285,6 +296,20 @@ func (m *Metrics) CountWebhook(source, typ, result string) {
 	if c, e := m.webhooks.GetMetricWithLabelValues(labelValue(source), typ, labelValue(result)); e == nil {
 		c.Inc()
 	}
+}
+
+// ObserveRateLimit records a send slot taken after wait, or (deferred) a request put off
+// because the account's slots were taken too far ahead.
+func (m *Metrics) ObserveRateLimit(provider string, wait time.Duration, deferred bool) {
+	if m == nil {
+		return
+	}
+	p := m.provider(provider)
+	if deferred {
+		m.deferred.WithLabelValues(p).Inc()
+		return
+	}
+	m.slotWait.WithLabelValues(p).Observe(nonNegativeSeconds(wait))
 }
 
 // ObserveFinalization records the time an invoice took from its receipt to its

@@ -279,6 +279,39 @@ func TestAlignEffectiveAtIsRefusedWithTheStripeApp(t *testing.T) {
 	}
 }
 
+// Each account's rate limit: the provider's default for its mode until set, then the
+// value set, within 1..10000.
+func TestRequestsPerSecondPerAccount(t *testing.T) {
+	f := newFixture(t)
+	if r := f.mustStatus(f.do("GET", "/v1/stripe-accounts/acct", ""), 200); r.body["requests_per_second"] != float64(25) {
+		t.Fatalf("a test-mode Stripe account's default: %s", r.raw)
+	}
+	f.mustStatus(f.do("PUT", "/v1/stripe-accounts/live", `{"alias":"Live","api_key":"sk_live_abcdefgh1234","settings":{}}`), 201)
+	if r := f.mustStatus(f.do("GET", "/v1/stripe-accounts/live", ""), 200); r.body["requests_per_second"] != float64(100) {
+		t.Fatalf("a live Stripe account's default: %s", r.raw)
+	}
+	if r := f.mustStatus(f.do("GET", "/v1/anrok-connections/anrok", ""), 200); r.body["requests_per_second"] != float64(10) {
+		t.Fatalf("an Anrok connection's default: %s", r.raw)
+	}
+	for _, bad := range []string{"0", "-1", "10001", "2.5", `"10"`} {
+		r := f.do("PUT", "/v1/stripe-accounts/acct", `{"alias":"Main","settings":{},"requests_per_second":`+bad+`}`)
+		if code, field := errorOf(r); r.status/100 != 4 || field != "requests_per_second" {
+			t.Fatalf("requests_per_second %s: %d %s %s", bad, r.status, code, r.raw)
+		}
+	}
+	r := f.mustStatus(f.do("PUT", "/v1/stripe-accounts/acct", `{"alias":"Main","settings":{},"requests_per_second":40}`), 200)
+	if r.body["requests_per_second"] != float64(40) {
+		t.Fatalf("set: %s", r.raw)
+	}
+	r = f.mustStatus(f.do("PUT", "/v1/anrok-connections/anrok", `{"name":"Sandbox","environment":"sandbox","requests_per_second":5}`), 200)
+	if r.body["requests_per_second"] != float64(5) {
+		t.Fatalf("set: %s", r.raw)
+	}
+	if r := f.mustStatus(f.do("GET", "/v1/anrok-connections/anrok", ""), 200); r.body["requests_per_second"] != float64(5) {
+		t.Fatalf("stored: %s", r.raw)
+	}
+}
+
 func TestWorkflowStartFailureKeepsTheInvoiceAndTheSweeperStartsIt(t *testing.T) {
 	f := newFixture(t)
 	f.wf.fail = true

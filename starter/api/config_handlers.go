@@ -10,6 +10,7 @@ import (
 
 	"github.com/taxflow/taxflow/activities"
 	"github.com/taxflow/taxflow/internal/invoicing"
+	"github.com/taxflow/taxflow/internal/ratelimit"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
 	"github.com/taxflow/taxflow/internal/tax"
@@ -56,6 +57,9 @@ type stripeAccountRequest struct {
 	WebhookSecret *string               `json:"webhook_secret" validate:"omitempty,max=255,printascii"`
 	BaseURL       *string               `json:"base_url" validate:"omitempty,http_url,max=500"`
 	Settings      stripeSettingsRequest `json:"settings"`
+	// RequestsPerSecond caps taxflow's requests to this account, across every worker
+	// (default: Stripe's limit for the key's mode, 100 live, 25 test).
+	RequestsPerSecond *int32 `json:"requests_per_second" validate:"omitempty,gte=1,lte=10000"`
 }
 
 type stripeAccountResponse struct {
@@ -65,8 +69,10 @@ type stripeAccountResponse struct {
 	HasWebhookSecret bool                     `json:"has_webhook_secret"`
 	BaseURL          *string                  `json:"base_url"`
 	Settings         invoicing.StripeSettings `json:"settings"`
-	CreatedAt        time.Time                `json:"created_at"`
-	UpdatedAt        time.Time                `json:"updated_at"`
+	// RequestsPerSecond is the limit in force (the default when none is set).
+	RequestsPerSecond int       `json:"requests_per_second"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 func (req *stripeAccountRequest) check(p *problems) invoicing.StripeSettings {
@@ -122,7 +128,7 @@ func (s *Server) putStripeAccount(w http.ResponseWriter, r *http.Request) error 
 	if err != nil && !store.IsNotFound(err) {
 		return err
 	}
-	params := sqldb.UpsertStripeAccountParams{ID: id, Alias: req.Alias, BaseUrl: req.BaseURL}
+	params := sqldb.UpsertStripeAccountParams{ID: id, Alias: req.Alias, BaseUrl: req.BaseURL, RequestsPerSecond: req.RequestsPerSecond}
 	// Secrets are write-only: omitted on an update, the stored one stays.
 	switch {
 	case req.APIKey != nil:
@@ -158,7 +164,7 @@ func (s *Server) putStripeAccount(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, status, stripeAccountView(sqldb.StripeAccount{
 		ID: row.ID, Alias: row.Alias, ApiKeyHint: row.ApiKeyHint, WebhookSecretSealed: row.WebhookSecretSealed,
-		BaseUrl: row.BaseUrl, Settings: row.Settings, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+		BaseUrl: row.BaseUrl, Settings: row.Settings, RequestsPerSecond: row.RequestsPerSecond, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 	}))
 	return nil
 }
@@ -168,6 +174,7 @@ func stripeAccountView(a sqldb.StripeAccount) stripeAccountResponse {
 	return stripeAccountResponse{
 		ID: a.ID, Alias: a.Alias, APIKeyHint: a.ApiKeyHint, HasWebhookSecret: a.WebhookSecretSealed != nil,
 		BaseURL: a.BaseUrl, Settings: settings, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		RequestsPerSecond: ratelimit.PerSecond(a.RequestsPerSecond, ratelimit.StripePerSecond(a.ApiKeyHint)),
 	}
 }
 
@@ -205,6 +212,9 @@ type anrokConnectionRequest struct {
 	FallbackProductID  *string `json:"fallback_product_id" validate:"omitempty,max=255"`
 	TransactionPrefix  *string `json:"transaction_prefix"`
 	Default            bool    `json:"default"`
+	// RequestsPerSecond caps taxflow's requests to this Anrok account, across every worker
+	// (default: Anrok's limit, 10).
+	RequestsPerSecond *int32 `json:"requests_per_second" validate:"omitempty,gte=1,lte=10000"`
 }
 
 type anrokConnectionResponse struct {
@@ -217,6 +227,7 @@ type anrokConnectionResponse struct {
 	FallbackProductID  *string   `json:"fallback_product_id"`
 	TransactionPrefix  string    `json:"transaction_prefix"`
 	Default            bool      `json:"default"`
+	RequestsPerSecond  int       `json:"requests_per_second"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 }
@@ -267,7 +278,7 @@ func (s *Server) putAnrokConnection(w http.ResponseWriter, r *http.Request) erro
 	params := sqldb.UpsertAnrokConnectionParams{
 		ID: id, Name: req.Name, BaseUrl: req.BaseURL, Environment: req.Environment,
 		AccountingTimeZone: req.AccountingTimeZone, FallbackProductID: req.FallbackProductID,
-		TransactionPrefix: prefix, IsDefault: req.Default,
+		TransactionPrefix: prefix, IsDefault: req.Default, RequestsPerSecond: req.RequestsPerSecond,
 	}
 	switch {
 	case req.APIKey != nil && strings.TrimSpace(*req.APIKey) != "":
@@ -304,7 +315,8 @@ func (s *Server) putAnrokConnection(w http.ResponseWriter, r *http.Request) erro
 	writeJSON(w, status, anrokConnectionView(sqldb.AnrokConnection{
 		ID: row.ID, Name: row.Name, ApiKeyHint: row.ApiKeyHint, BaseUrl: row.BaseUrl, Environment: row.Environment,
 		AccountingTimeZone: row.AccountingTimeZone, FallbackProductID: row.FallbackProductID,
-		TransactionPrefix: row.TransactionPrefix, IsDefault: row.IsDefault, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+		TransactionPrefix: row.TransactionPrefix, IsDefault: row.IsDefault, RequestsPerSecond: row.RequestsPerSecond,
+		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
 	}))
 	return nil
 }
@@ -314,6 +326,7 @@ func anrokConnectionView(c sqldb.AnrokConnection) anrokConnectionResponse {
 		ID: c.ID, Name: c.Name, APIKeyHint: c.ApiKeyHint, BaseURL: c.BaseUrl, Environment: c.Environment,
 		AccountingTimeZone: c.AccountingTimeZone, FallbackProductID: c.FallbackProductID,
 		TransactionPrefix: c.TransactionPrefix, Default: c.IsDefault, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RequestsPerSecond: ratelimit.PerSecond(c.RequestsPerSecond, ratelimit.AnrokPerSecond),
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/taxflow/taxflow/internal/estimate"
@@ -76,7 +78,9 @@ func (s *Server) postEstimate(w http.ResponseWriter, r *http.Request) error {
 		return unprocessable(fe.Code, "", fe.Message)
 	case classified:
 		if fe.Class == failure.RateLimited {
-			w.Header().Set("Retry-After", "1")
+			// Anrok's own Retry-After, or how long until taxflow's limiter has a slot.
+			secs := max(int64(math.Ceil(fe.RetryAfter.Seconds())), 1)
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
 		return errorf(http.StatusServiceUnavailable, "tax_engine_unavailable", "", "the tax engine did not answer ("+fe.Code+"): try again shortly")
 	default:

@@ -29,6 +29,9 @@ func classify(op string, err error) error {
 	if _, ok := failure.As(err); ok {
 		return err
 	}
+	if q := failure.Queued(failure.ProviderStripe, op, err); q != nil {
+		return q
+	}
 	var se *stripe.Error
 	if !errors.As(err, &se) {
 		// Network errors, timeouts, cancelled contexts: transient by nature.

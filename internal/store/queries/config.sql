@@ -1,8 +1,9 @@
 -- name: UpsertStripeAccount :one
-INSERT INTO stripe_accounts (id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings)
-VALUES (@id, @alias, @api_key_sealed, @api_key_hint, @webhook_secret_sealed, @base_url, @settings)
+INSERT INTO stripe_accounts (id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings, requests_per_second)
+VALUES (@id, @alias, @api_key_sealed, @api_key_hint, @webhook_secret_sealed, @base_url, @settings, @requests_per_second)
 ON CONFLICT (id) DO UPDATE SET
     alias = EXCLUDED.alias,
+    requests_per_second = EXCLUDED.requests_per_second,
     api_key_sealed = EXCLUDED.api_key_sealed,
     api_key_hint = EXCLUDED.api_key_hint,
     webhook_secret_sealed = EXCLUDED.webhook_secret_sealed,
@@ -16,11 +17,12 @@ SELECT * FROM stripe_accounts WHERE id = @id;
 
 -- name: UpsertAnrokConnection :one
 INSERT INTO anrok_connections (id, name, api_key_sealed, api_key_hint, base_url, environment,
-    accounting_time_zone, fallback_product_id, transaction_prefix, is_default)
+    accounting_time_zone, fallback_product_id, transaction_prefix, is_default, requests_per_second)
 VALUES (@id, @name, @api_key_sealed, @api_key_hint, @base_url, @environment,
-    @accounting_time_zone, @fallback_product_id, @transaction_prefix, @is_default)
+    @accounting_time_zone, @fallback_product_id, @transaction_prefix, @is_default, @requests_per_second)
 ON CONFLICT (id) DO UPDATE SET
     name = EXCLUDED.name,
+    requests_per_second = EXCLUDED.requests_per_second,
     api_key_sealed = EXCLUDED.api_key_sealed,
     api_key_hint = EXCLUDED.api_key_hint,
     base_url = EXCLUDED.base_url,

@@ -36,7 +36,7 @@ func (q *Queries) DeleteBillingConfigurationsExcept(ctx context.Context, arg Del
 }
 
 const getAnrokConnection = `-- name: GetAnrokConnection :one
-SELECT id, name, api_key_sealed, api_key_hint, base_url, environment, accounting_time_zone, fallback_product_id, transaction_prefix, is_default, created_at, updated_at FROM anrok_connections WHERE id = $1
+SELECT id, name, api_key_sealed, api_key_hint, base_url, environment, accounting_time_zone, fallback_product_id, transaction_prefix, is_default, created_at, updated_at, requests_per_second FROM anrok_connections WHERE id = $1
 `
 
 func (q *Queries) GetAnrokConnection(ctx context.Context, id string) (AnrokConnection, error) {
@@ -55,6 +55,7 @@ func (q *Queries) GetAnrokConnection(ctx context.Context, id string) (AnrokConne
 		&i.IsDefault,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RequestsPerSecond,
 	)
 	return i, err
 }
@@ -105,7 +106,7 @@ func (q *Queries) GetCustomer(ctx context.Context, id string) (Customer, error) 
 }
 
 const getDefaultAnrokConnection = `-- name: GetDefaultAnrokConnection :one
-SELECT id, name, api_key_sealed, api_key_hint, base_url, environment, accounting_time_zone, fallback_product_id, transaction_prefix, is_default, created_at, updated_at FROM anrok_connections
+SELECT id, name, api_key_sealed, api_key_hint, base_url, environment, accounting_time_zone, fallback_product_id, transaction_prefix, is_default, created_at, updated_at, requests_per_second FROM anrok_connections
 WHERE is_default OR (SELECT count(*) FROM anrok_connections) = 1
 ORDER BY is_default DESC
 LIMIT 1
@@ -128,6 +129,7 @@ func (q *Queries) GetDefaultAnrokConnection(ctx context.Context) (AnrokConnectio
 		&i.IsDefault,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RequestsPerSecond,
 	)
 	return i, err
 }
@@ -182,7 +184,7 @@ func (q *Queries) GetProducts(ctx context.Context, ids []string) ([]Product, err
 }
 
 const getStripeAccount = `-- name: GetStripeAccount :one
-SELECT id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings, created_at, updated_at FROM stripe_accounts WHERE id = $1
+SELECT id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings, created_at, updated_at, requests_per_second FROM stripe_accounts WHERE id = $1
 `
 
 func (q *Queries) GetStripeAccount(ctx context.Context, id string) (StripeAccount, error) {
@@ -198,6 +200,7 @@ func (q *Queries) GetStripeAccount(ctx context.Context, id string) (StripeAccoun
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RequestsPerSecond,
 	)
 	return i, err
 }
@@ -235,11 +238,12 @@ func (q *Queries) ListBillingConfigurations(ctx context.Context, customerID stri
 
 const upsertAnrokConnection = `-- name: UpsertAnrokConnection :one
 INSERT INTO anrok_connections (id, name, api_key_sealed, api_key_hint, base_url, environment,
-    accounting_time_zone, fallback_product_id, transaction_prefix, is_default)
+    accounting_time_zone, fallback_product_id, transaction_prefix, is_default, requests_per_second)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10)
+    $7, $8, $9, $10, $11)
 ON CONFLICT (id) DO UPDATE SET
     name = EXCLUDED.name,
+    requests_per_second = EXCLUDED.requests_per_second,
     api_key_sealed = EXCLUDED.api_key_sealed,
     api_key_hint = EXCLUDED.api_key_hint,
     base_url = EXCLUDED.base_url,
@@ -249,7 +253,7 @@ ON CONFLICT (id) DO UPDATE SET
     transaction_prefix = EXCLUDED.transaction_prefix,
     is_default = EXCLUDED.is_default,
     updated_at = now()
-RETURNING id, name, api_key_sealed, api_key_hint, base_url, environment, accounting_time_zone, fallback_product_id, transaction_prefix, is_default, created_at, updated_at, (xmax = 0)::boolean AS inserted
+RETURNING id, name, api_key_sealed, api_key_hint, base_url, environment, accounting_time_zone, fallback_product_id, transaction_prefix, is_default, created_at, updated_at, requests_per_second, (xmax = 0)::boolean AS inserted
 `
 
 type UpsertAnrokConnectionParams struct {
@@ -263,6 +267,7 @@ type UpsertAnrokConnectionParams struct {
 	FallbackProductID  *string
 	TransactionPrefix  string
 	IsDefault          bool
+	RequestsPerSecond  *int32
 }
 
 type UpsertAnrokConnectionRow struct {
@@ -278,6 +283,7 @@ type UpsertAnrokConnectionRow struct {
 	IsDefault          bool
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	RequestsPerSecond  *int32
 	Inserted           bool
 }
 
@@ -293,6 +299,7 @@ func (q *Queries) UpsertAnrokConnection(ctx context.Context, arg UpsertAnrokConn
 		arg.FallbackProductID,
 		arg.TransactionPrefix,
 		arg.IsDefault,
+		arg.RequestsPerSecond,
 	)
 	var i UpsertAnrokConnectionRow
 	err := row.Scan(
@@ -308,6 +315,7 @@ func (q *Queries) UpsertAnrokConnection(ctx context.Context, arg UpsertAnrokConn
 		&i.IsDefault,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RequestsPerSecond,
 		&i.Inserted,
 	)
 	return i, err
@@ -460,17 +468,18 @@ func (q *Queries) UpsertProduct(ctx context.Context, arg UpsertProductParams) (U
 }
 
 const upsertStripeAccount = `-- name: UpsertStripeAccount :one
-INSERT INTO stripe_accounts (id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO stripe_accounts (id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings, requests_per_second)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (id) DO UPDATE SET
     alias = EXCLUDED.alias,
+    requests_per_second = EXCLUDED.requests_per_second,
     api_key_sealed = EXCLUDED.api_key_sealed,
     api_key_hint = EXCLUDED.api_key_hint,
     webhook_secret_sealed = EXCLUDED.webhook_secret_sealed,
     base_url = EXCLUDED.base_url,
     settings = EXCLUDED.settings,
     updated_at = now()
-RETURNING id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings, created_at, updated_at, (xmax = 0)::boolean AS inserted
+RETURNING id, alias, api_key_sealed, api_key_hint, webhook_secret_sealed, base_url, settings, created_at, updated_at, requests_per_second, (xmax = 0)::boolean AS inserted
 `
 
 type UpsertStripeAccountParams struct {
@@ -481,6 +490,7 @@ type UpsertStripeAccountParams struct {
 	WebhookSecretSealed *string
 	BaseUrl             *string
 	Settings            json.RawMessage
+	RequestsPerSecond   *int32
 }
 
 type UpsertStripeAccountRow struct {
@@ -493,6 +503,7 @@ type UpsertStripeAccountRow struct {
 	Settings            json.RawMessage
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	RequestsPerSecond   *int32
 	Inserted            bool
 }
 
@@ -505,6 +516,7 @@ func (q *Queries) UpsertStripeAccount(ctx context.Context, arg UpsertStripeAccou
 		arg.WebhookSecretSealed,
 		arg.BaseUrl,
 		arg.Settings,
+		arg.RequestsPerSecond,
 	)
 	var i UpsertStripeAccountRow
 	err := row.Scan(
@@ -517,6 +529,7 @@ func (q *Queries) UpsertStripeAccount(ctx context.Context, arg UpsertStripeAccou
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RequestsPerSecond,
 		&i.Inserted,
 	)
 	return i, err

@@ -24,6 +24,7 @@ type AnrokConnection struct {
 	IsDefault          bool
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	RequestsPerSecond  *int32
 }
 
 type BillingConfiguration struct {
@@ -164,6 +165,11 @@ type Product struct {
 	UpdatedAt       time.Time
 }
 
+type RateLimit struct {
+	Key string
+	Tat time.Time
+}
+
 type StripeAccount struct {
 	ID                  string
 	Alias               string
@@ -174,6 +180,7 @@ type StripeAccount struct {
 	Settings            json.RawMessage
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	RequestsPerSecond   *int32
 }
 
 type StripeEvent struct {
