@@ -85,6 +85,7 @@ func (s *Server) Handler() http.Handler {
 	handle("PUT /v1/customers/{id}", s.putCustomer)
 	handle("GET /v1/customers/{id}", s.getCustomer)
 	handle("POST /v1/invoices", s.postInvoice)
+	handle("GET /v1/invoices", s.listInvoices)
 	handle("POST /v1/invoices/retry-failed", s.retryFailed)
 	handle("POST /v1/tax/estimate", s.postEstimate)
 	handle("GET /v1/bulk-retries/{id}", s.getBulkRetry)

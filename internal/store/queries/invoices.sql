@@ -160,3 +160,17 @@ SELECT * FROM invoices WHERE stripe_invoice_id = @stripe_invoice_id;
 
 -- name: CountInvoicesByStatus :many
 SELECT status, tax_status, count(*)::bigint AS n FROM invoices GROUP BY status, tax_status;
+
+-- name: ListInvoices :many
+-- A page of invoices in id order after the cursor, each filter applied when given.
+SELECT id, customer_id, currency, issued_at, stripe_account_id, status, tax_status, step,
+    subtotal, tax, total, stripe_invoice_id, external_status, anrok_transaction_id,
+    anrok_transaction_status, workflow_id, created_at, updated_at
+FROM invoices
+WHERE id > sqlc.arg(after_id)::text
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(tax_status)::text IS NULL OR tax_status = sqlc.narg(tax_status)::text)
+  AND (sqlc.narg(customer_id)::text IS NULL OR customer_id = sqlc.narg(customer_id)::text)
+  AND (sqlc.narg(stripe_account_id)::text IS NULL OR stripe_account_id = sqlc.narg(stripe_account_id)::text)
+ORDER BY id
+LIMIT sqlc.arg(page_size)::int;

@@ -438,6 +438,97 @@ func (q *Queries) ListInvoiceLines(ctx context.Context, invoiceID string) ([]Inv
 	return items, nil
 }
 
+const listInvoices = `-- name: ListInvoices :many
+SELECT id, customer_id, currency, issued_at, stripe_account_id, status, tax_status, step,
+    subtotal, tax, total, stripe_invoice_id, external_status, anrok_transaction_id,
+    anrok_transaction_status, workflow_id, created_at, updated_at
+FROM invoices
+WHERE id > $1::text
+  AND ($2::text IS NULL OR status = $2::text)
+  AND ($3::text IS NULL OR tax_status = $3::text)
+  AND ($4::text IS NULL OR customer_id = $4::text)
+  AND ($5::text IS NULL OR stripe_account_id = $5::text)
+ORDER BY id
+LIMIT $6::int
+`
+
+type ListInvoicesParams struct {
+	AfterID         string
+	Status          *string
+	TaxStatus       *string
+	CustomerID      *string
+	StripeAccountID *string
+	PageSize        int32
+}
+
+type ListInvoicesRow struct {
+	ID                     string
+	CustomerID             string
+	Currency               string
+	IssuedAt               time.Time
+	StripeAccountID        string
+	Status                 string
+	TaxStatus              string
+	Step                   string
+	Subtotal               int64
+	Tax                    int64
+	Total                  int64
+	StripeInvoiceID        *string
+	ExternalStatus         *string
+	AnrokTransactionID     *string
+	AnrokTransactionStatus *string
+	WorkflowID             string
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// A page of invoices in id order after the cursor, each filter applied when given.
+func (q *Queries) ListInvoices(ctx context.Context, arg ListInvoicesParams) ([]ListInvoicesRow, error) {
+	rows, err := q.db.Query(ctx, listInvoices,
+		arg.AfterID,
+		arg.Status,
+		arg.TaxStatus,
+		arg.CustomerID,
+		arg.StripeAccountID,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListInvoicesRow
+	for rows.Next() {
+		var i ListInvoicesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CustomerID,
+			&i.Currency,
+			&i.IssuedAt,
+			&i.StripeAccountID,
+			&i.Status,
+			&i.TaxStatus,
+			&i.Step,
+			&i.Subtotal,
+			&i.Tax,
+			&i.Total,
+			&i.StripeInvoiceID,
+			&i.ExternalStatus,
+			&i.AnrokTransactionID,
+			&i.AnrokTransactionStatus,
+			&i.WorkflowID,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listLineTaxResults = `-- name: ListLineTaxResults :many
 SELECT invoice_id, kind, line_id, tax_amount, pre_tax_amount, jurisdictions, raw FROM line_tax_results WHERE invoice_id = $1 AND kind = $2
 `
