@@ -30,6 +30,7 @@ func main() {
 		Workflows:    app.InvoiceClient(p.Config, p.Temporal),
 		Tokens:       p.Config.APITokens,
 		Estimator:    app.NewEstimator(p.Config, p.Store, p.Secrets, p.Metrics),
+		Reconciler:   app.NewReconciler(p.Config, p.Store, p.Secrets, p.Metrics),
 		Metrics:      p.Metrics,
 		Codec:        p.Codec,
 		CodecOpen:    p.Config.CodecAuth == "none",

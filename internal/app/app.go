@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -29,7 +28,6 @@ import (
 	"github.com/taxflow/taxflow/internal/config"
 	"github.com/taxflow/taxflow/internal/estimate"
 	"github.com/taxflow/taxflow/internal/metrics"
-	"github.com/taxflow/taxflow/internal/ratelimit"
 	"github.com/taxflow/taxflow/internal/secretbox"
 	"github.com/taxflow/taxflow/internal/store"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
@@ -182,16 +180,7 @@ func InvoiceClient(cfg config.Config, tc client.Client) workflows.Client {
 // NewActivities builds the activities with the real Stripe and Anrok providers.
 // SignalInvoice is left to the caller (it needs the Temporal client).
 func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, logger *slog.Logger, m *metrics.Metrics) *activities.Activities {
-	hc := HTTPClient()
-	// Each provider's calls are timed and counted under its own name.
-	stripeHC := m.InstrumentClient(metrics.ProviderStripe, hc)
-	anrokHC := m.InstrumentClient(metrics.ProviderAnrok, hc)
-	// Every request waits for a send slot of its account, shared by all processes.
-	limiter := &ratelimit.Limiter{Slots: st.Queries, MaxQueued: cfg.RateLimitQueue,
-		Observe: func(key string, wait time.Duration, deferred bool) {
-			provider, _, _ := strings.Cut(key, "/")
-			m.ObserveRateLimit(provider, wait, deferred)
-		}}
+	clients := newProviderClients(cfg, st, m)
 	return &activities.Activities{
 		Store:          st,
 		Secrets:        keys,
@@ -199,14 +188,10 @@ func NewActivities(cfg config.Config, st *store.Store, keys *secretbox.Keyring, 
 		Log:            logger,
 		Metrics:        m,
 		Billing: func(acct sqldb.StripeAccount, apiKey string) billing.Provider {
-			perSecond := ratelimit.PerSecond(acct.RequestsPerSecond, ratelimit.StripePerSecond(acct.ApiKeyHint))
-			limited := limiter.Client(stripeHC, StripeLimitKey(acct.ID), func() int { return perSecond })
-			return stripebilling.New(stripebilling.Config{APIKey: apiKey, BaseURL: deref(acct.BaseUrl), HTTPClient: limited})
+			return stripebilling.New(stripebilling.Config{APIKey: apiKey, BaseURL: deref(acct.BaseUrl), HTTPClient: clients.forStripe(acct)})
 		},
 		TaxEngine: func(conn sqldb.AnrokConnection, apiKey string) tax.Engine {
-			perSecond := ratelimit.PerSecond(conn.RequestsPerSecond, ratelimit.AnrokPerSecond)
-			limited := limiter.Client(anrokHC, AnrokLimitKey(conn.ID), func() int { return perSecond })
-			return anroktax.New(anrok.New(anrok.Config{BaseURL: deref(conn.BaseUrl), APIKey: apiKey, HTTPClient: limited, UserAgent: "taxflow"}))
+			return anroktax.New(anrok.New(anrok.Config{BaseURL: deref(conn.BaseUrl), APIKey: apiKey, HTTPClient: clients.forAnrok(conn), UserAgent: "taxflow"}))
 		},
 	}
 }

@@ -170,7 +170,8 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	}
 
 	srv := &api.Server{Store: st, Secrets: keys, Workflows: invoices, Tokens: []string{token}, Log: logger,
-		Estimator: app.NewEstimator(cfg, st, keys, s.metrics), Metrics: s.metrics}
+		Estimator: app.NewEstimator(cfg, st, keys, s.metrics), Metrics: s.metrics,
+		Reconciler: app.NewReconciler(cfg, st, keys, s.metrics)}
 	api := httptest.NewServer(srv.Handler())
 	cctx, stopCounts := context.WithCancel(context.Background())
 	t.Cleanup(stopCounts)

@@ -272,11 +272,20 @@ func TestTwoWorkersTogetherStayUnderTheProvidersRateLimits(t *testing.T) {
 	if got := s.stripe.RateLimitedCount(); got != 0 {
 		t.Errorf("Stripe answered 429 %d times", got)
 	}
-	if got := s.anrok.Stats().Requests - anrokBefore; got != 2*n {
+	// The floor, give or take an attempt that really did send and then fail (a request
+	// timing out on a starved machine must be looked up after): 2 at most. Without the
+	// quiet-attempt record, every deferral of a Stripe step costs a look-up — tens here.
+	const slack = 2
+	if got := s.anrok.Stats().Requests - anrokBefore; got < 2*n || got > 2*n+slack {
 		t.Errorf("%d Anrok requests for %d invoices, want the floor %d", got, n, 2*n)
 	}
-	if got := len(s.stripe.Requests()) - stripeBefore; got != 3*n {
-		t.Errorf("%d Stripe requests for %d invoices, want the floor %d", got, n, 3*n)
+	if reqs := s.stripe.Requests()[stripeBefore:]; len(reqs) < 3*n || len(reqs) > 3*n+slack {
+		for _, r := range reqs {
+			t.Logf("%s %s key=%s status=%d", r.Method, r.Path, r.IdempotencyKey, r.Status)
+		}
+		t.Errorf("%d Stripe requests for %d invoices, want the floor %d", len(reqs), n, 3*n)
+	} else if len(reqs) > 3*n {
+		t.Logf("%d Stripe requests beyond the floor (an attempt that sent and failed)", len(reqs)-3*n)
 	}
 	deferred := 0.0
 	for _, ops := range []string{opsA, opsB} {
@@ -287,8 +296,8 @@ func TestTwoWorkersTogetherStayUnderTheProvidersRateLimits(t *testing.T) {
 			}
 		}
 	}
-	if deferred == 0 {
-		t.Error("no request was deferred: the test did not exercise the backlog")
+	if deferred < 10 {
+		t.Errorf("%.0f requests deferred: the test did not exercise the backlog", deferred)
 	}
 	t.Logf("%d invoices, %.0f requests deferred", n, deferred)
 }

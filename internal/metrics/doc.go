@@ -42,6 +42,8 @@
 //	taxflow_rate_limit_deferred_total          counter    provider
 //	    Requests put off, their activity retried later, because the account's send slots
 //	    were taken too far ahead.
+//	taxflow_rate_limit_late_total              counter    provider
+//	    Send slots given up because the request woke too late for them.
 //
 // Label values that come from outside (operation, code, type) are bounded: past
 // maxLabelValues distinct values per label (per provider for operation), a new value is

@@ -62,6 +62,7 @@ type Metrics struct {
 	webhooks         *prometheus.CounterVec
 	slotWait         *prometheus.HistogramVec
 	deferred         *prometheus.CounterVec
+	late             *prometheus.CounterVec
 
 	temporal *sdkCollector
 
@@ -169,6 +170,10 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.deferred = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "taxflow_rate_limit_deferred_total",
 		Help: "Provider requests deferred (their activity retried later) because the account's send slots were taken too far ahead.",
+	}, []string{"provider"}))
+	m.late = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "taxflow_rate_limit_late_total",
+		Help: "Send slots given up because the request woke too late for them (a starved CPU, a slow database), a new slot taken.",
 	}, []string{"provider"}))
 	m.temporal = newSDKCollector()
 	// An unchecked collector (it describes nothing: its families are known only at scrape
@@ -298,18 +303,22 @@ func (m *Metrics) CountWebhook(source, typ, result string) {
 	}
 }
 
-// ObserveRateLimit records a send slot taken after wait, or (deferred) a request put off
-// because the account's slots were taken too far ahead.
-func (m *Metrics) ObserveRateLimit(provider string, wait time.Duration, deferred bool) {
+// ObserveRateLimit records what the rate limiter did for one request: a send slot taken
+// after wait ("taken"), the request put off ("deferred"), or a slot given up for waking too
+// late ("late").
+func (m *Metrics) ObserveRateLimit(provider, what string, wait time.Duration) {
 	if m == nil {
 		return
 	}
 	p := m.provider(provider)
-	if deferred {
+	switch what {
+	case "deferred":
 		m.deferred.WithLabelValues(p).Inc()
-		return
+	case "late":
+		m.late.WithLabelValues(p).Inc()
+	default:
+		m.slotWait.WithLabelValues(p).Observe(nonNegativeSeconds(wait))
 	}
-	m.slotWait.WithLabelValues(p).Observe(nonNegativeSeconds(wait))
 }
 
 // ObserveFinalization records the time an invoice took from its receipt to its

@@ -2,6 +2,7 @@ package money
 
 import (
 	"errors"
+	"math"
 	"sort"
 
 	"github.com/shopspring/decimal"
@@ -24,7 +25,10 @@ var ErrAllocation = errors.New("money: cannot allocate a non-zero total over no 
 // its value truncated toward zero; the units left over (positive or negative) go one at a
 // time to the parts with the largest remainders in their direction (ties: the earlier part),
 // and only to parts whose exact value is not zero — a jurisdiction that taxes nothing never
-// receives a unit. When no part has a value, the whole total goes to the first part.
+// receives a unit. A unit taken back never pushes a part past zero, against the sign of its
+// exact value, while another part can take it (a jurisdiction that taxes is never billed a
+// negative amount on a positive total). When no part has a value, the whole total goes to
+// the first part.
 func Allocate(total int64, parts []decimal.Decimal) ([]int64, error) {
 	out := make([]int64, len(parts))
 	if len(parts) == 0 {
@@ -59,9 +63,53 @@ func Allocate(total int64, parts []decimal.Decimal) ([]int64, error) {
 	} else {
 		sort.SliceStable(rems, func(a, b int) bool { return rems[a].r.GreaterThan(rems[b].r) })
 	}
-	for k := 0; left != 0; k++ {
-		out[rems[k%len(rems)].i] += step
-		left -= step
+	// room is how many units part i can take in the direction of step: as many as wanted
+	// away from zero, down to zero toward it.
+	room := func(i int) int64 {
+		if (step > 0) == parts[i].IsPositive() {
+			return math.MaxInt64
+		}
+		return abs(out[i])
+	}
+	for left != 0 {
+		open := make([]int, 0, len(rems))
+		for _, r := range rems {
+			if room(r.i) > 0 {
+				open = append(open, r.i)
+			}
+		}
+		bounded := true
+		if len(open) == 0 {
+			// The total's sign is against every part's: some part has to cross zero.
+			bounded = false
+			for _, r := range rems {
+				open = append(open, r.i)
+			}
+		}
+		// Whole rounds at once — what going round the parts one unit at a time would give —
+		// so that a large difference costs a pass, not a step per unit.
+		if rounds := abs(left) / int64(len(open)); rounds > 0 {
+			for _, i := range open {
+				n := rounds
+				if bounded {
+					n = min(n, room(i))
+				}
+				out[i] += step * n
+				left -= step * n
+			}
+			continue
+		}
+		for _, i := range open[:abs(left)] {
+			out[i] += step
+		}
+		left = 0
 	}
 	return out, nil
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }

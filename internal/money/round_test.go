@@ -71,3 +71,48 @@ func TestCurrencyLookupIsCaseInsensitiveAndKnowsStripeMinimums(t *testing.T) {
 		t.Fatal("xyz accepted")
 	}
 }
+
+// A unit taken back goes to a part that still has one: a jurisdiction that taxes is never
+// billed a negative amount when the total is not negative.
+func TestAllocateNeverTakesATaxingPartBelowZero(t *testing.T) {
+	cases := []struct {
+		name  string
+		total int64
+		parts []string
+		want  []int64
+	}{
+		{"the unit comes off the part that has one", 0, []string{"0.5", "1.5"}, []int64{0, 0}},
+		{"credits: the mirror image", 0, []string{"-0.5", "-1.5"}, []int64{0, 0}},
+		{"several units off the parts that have them", 1, []string{"0.9", "0.9", "2.9"}, []int64{0, 0, 1}},
+		{"a total against every part's sign has to cross zero", -1, []string{"0.5", "0.5"}, []int64{-1, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			parts := make([]decimal.Decimal, len(c.parts))
+			for i, p := range c.parts {
+				parts[i] = d(p)
+			}
+			got, err := Allocate(c.total, parts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Fatalf("got %v, want %v", got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// A difference far larger than the number of parts is spread in whole rounds, as going
+// round the parts a unit at a time would, and is not counted out unit by unit.
+func TestAllocateSpreadsALargeDifferenceInWholeRounds(t *testing.T) {
+	got, err := Allocate(1_000_000_000_001, []decimal.Decimal{d("0.2"), d("0.7"), d("0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 500_000_000_000 || got[1] != 500_000_000_001 || got[2] != 0 {
+		t.Fatalf("got %v", got)
+	}
+}

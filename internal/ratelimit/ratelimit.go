@@ -41,6 +41,15 @@ import (
 	"github.com/taxflow/taxflow/internal/store/sqldb"
 )
 
+// Event is what Observe is told of.
+type Event string
+
+const (
+	Taken    Event = "taken"
+	Deferred Event = "deferred"
+	Late     Event = "late"
+)
+
 // Defaults of a Limiter.
 const (
 	DefaultMaxWait   = 20 * time.Second
@@ -63,8 +72,9 @@ type Limiter struct {
 	MaxQueued int
 	// Headroom widens the spacing by this fraction (0.04: 4%).
 	Headroom float64
-	// Observe, when set, is told of every slot taken (key, wait) and every deferral.
-	Observe func(key string, wait time.Duration, deferred bool)
+	// Observe, when set, is told of every slot taken (Taken, with its wait), every
+	// deferral (Deferred) and every slot given up for waking too late (Late).
+	Observe func(key string, what Event, wait time.Duration)
 }
 
 // BacklogError: the key's slots are taken further ahead than a caller may wait. Nothing was
@@ -129,7 +139,7 @@ func (l *Limiter) Reserve(ctx context.Context, key string, perSecond int) (time.
 		// callers do not all return in the same instant.
 		retry := max(backlog-maxWait/2, spacing) + time.Duration(rand.Int64N(int64(maxWait/4)+1))
 		if l.Observe != nil {
-			l.Observe(key, 0, true)
+			l.Observe(key, Deferred, 0)
 		}
 		return 0, &BacklogError{Key: key, PerSecond: perSecond, Backlog: backlog, RetryAfter: retry}
 	}
@@ -138,18 +148,48 @@ func (l *Limiter) Reserve(ctx context.Context, key string, perSecond int) (time.
 	}
 	wait := max(time.Duration(waitUs)*time.Microsecond, 0)
 	if l.Observe != nil {
-		l.Observe(key, wait, false)
+		l.Observe(key, Taken, wait)
 	}
 	return wait, nil
 }
 
+// MaxLate is how late a caller may wake for its slot and still send. The spacing's
+// headroom leaves about 38 ms of slack in any one-second window, whatever the rate; a
+// request sent later than its slot by more than that, followed by one on time, would put
+// one request too many into a window. A caller that finds itself later than MaxLate — a
+// starved CPU, a slow database answer — gives its slot up and takes a new one.
+const MaxLate = 20 * time.Millisecond
+
+// maxRetakes bounds how often one request gives up a late slot; after that it is sent late
+// (a 429, should it come, is handled like any other).
+const maxRetakes = 3
+
 // Wait takes the next slot of key and sleeps until it (or until ctx ends).
 func (l *Limiter) Wait(ctx context.Context, key string, perSecond int) error {
-	wait, err := l.Reserve(ctx, key, perSecond)
-	if err != nil || wait == 0 {
-		return err
+	for retakes := 0; ; retakes++ {
+		asked := time.Now()
+		wait, err := l.Reserve(ctx, key, perSecond)
+		if err != nil {
+			return err
+		}
+		// The slot is at least asked+wait: the database answered after it was asked.
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		if late := time.Since(asked) - wait; late <= MaxLate || retakes == maxRetakes {
+			return nil
+		}
+		if l.Observe != nil {
+			l.Observe(key, Late, 0)
+		}
 	}
-	t := time.NewTimer(wait)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -46,3 +46,22 @@ func TestAllocateRefusesTaxWithoutBreakdown(t *testing.T) {
 		t.Fatal("tax without a breakdown was accepted")
 	}
 }
+
+// A line's tax with no exact amount to weigh by goes to a jurisdiction that taxes, never to
+// one that does not (whose zero Stripe may leave off a line with ten taxes already).
+func TestAllocateNeverBillsAJurisdictionThatDoesNotTax(t *testing.T) {
+	r := Result{Tax: 1, Lines: []LineResult{{LineID: "l1", Tax: 0, Breakdown: []BreakdownEntry{
+		{Jurisdiction: "Colorado", NotTaxedReason: "productNotTaxed"},
+		{Jurisdiction: "Denver (local)", Rate: dec("0.0481")},
+	}}}}
+	if err := r.Allocate(); err != nil {
+		t.Fatal(err)
+	}
+	if bd := r.Lines[0].Breakdown; bd[0].Billed != 0 || bd[1].Billed != 1 {
+		t.Fatalf("billed %d and %d, want 0 and 1", bd[0].Billed, bd[1].Billed)
+	}
+	untaxed := Result{Tax: 1, Lines: []LineResult{{LineID: "l1", Tax: 1, Breakdown: []BreakdownEntry{{Jurisdiction: "Colorado", NotTaxedReason: "productNotTaxed"}}}}}
+	if err := untaxed.Allocate(); err == nil {
+		t.Fatal("tax on a line no jurisdiction taxes was accepted")
+	}
+}

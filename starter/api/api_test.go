@@ -66,13 +66,13 @@ func (r *recordingWorkflows) Signal(_ context.Context, id, signal string, _ any)
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *store.Store
 	wf    *recordingWorkflows
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st, err := store.Open(context.Background(), testenv.NewDatabase(t), nil)
 	if err != nil {

@@ -36,6 +36,18 @@ func hint(secret string) string {
 	return prefix + "…" + secret[len(secret)-4:]
 }
 
+// movesKey reports whether an update points a stored API key at a new base URL. The key is
+// sent wherever base_url points, so a key kept from before (write-only) must not follow a
+// new base_url: whoever could change it could read the key at a server of their own.
+// Dropping base_url (back to the provider itself) is no such move.
+func movesKey(stored, requested *string) bool {
+	return requested != nil && deref(stored) != *requested
+}
+
+func keyRequiredToMove() error {
+	return unprocessable("missing_field", "api_key", "api_key is required to change base_url: a stored key is sent to a new address only by a client that sends the key itself")
+}
+
 // ---- Stripe accounts ----
 
 type stripeSettingsRequest struct {
@@ -127,6 +139,9 @@ func (s *Server) putStripeAccount(w http.ResponseWriter, r *http.Request) error 
 	exists := err == nil
 	if err != nil && !store.IsNotFound(err) {
 		return err
+	}
+	if exists && req.APIKey == nil && movesKey(existing.BaseUrl, req.BaseURL) {
+		return keyRequiredToMove()
 	}
 	params := sqldb.UpsertStripeAccountParams{ID: id, Alias: req.Alias, BaseUrl: req.BaseURL, RequestsPerSecond: req.RequestsPerSecond}
 	// Secrets are write-only: omitted on an update, the stored one stays.
@@ -262,6 +277,9 @@ func (s *Server) putAnrokConnection(w http.ResponseWriter, r *http.Request) erro
 	exists := err == nil
 	if err != nil && !store.IsNotFound(err) {
 		return err
+	}
+	if exists && (req.APIKey == nil || strings.TrimSpace(*req.APIKey) == "") && movesKey(existing.BaseUrl, req.BaseURL) {
+		return keyRequiredToMove()
 	}
 	if exists && existing.TransactionPrefix != prefix {
 		// Anrok transaction ids already filed under the old prefix would no longer match

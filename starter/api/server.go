@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,8 @@ type Server struct {
 	Tokens []string
 	// Estimator answers POST /v1/tax/estimate.
 	Estimator *estimate.Estimator
+	// Reconciler answers GET /v1/reconciliation (nil: 503).
+	Reconciler Reconciler
 	// Codec is served at /codec for the Temporal UI (nil: not served); CodecOpen serves it
 	// without the API token (development); CodecOrigins are the UI's origins.
 	Codec        converter.PayloadCodec
@@ -88,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /v1/invoices", s.listInvoices)
 	handle("POST /v1/invoices/retry-failed", s.retryFailed)
 	handle("POST /v1/tax/estimate", s.postEstimate)
+	handle("GET /v1/reconciliation", s.reconcile)
 	handle("GET /v1/bulk-retries/{id}", s.getBulkRetry)
 	handle("GET /v1/invoices/{id}", s.getInvoice)
 	handle("POST /v1/invoices/{id}/retry", s.retryInvoice)
@@ -142,8 +146,9 @@ func (s *Server) recovered(next http.Handler) http.Handler {
 // authenticated requires one of the bearer tokens, compared in constant time.
 func (s *Server) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if ok && s.tokenValid(got) {
+		// The scheme is case-insensitive (RFC 7235): "bearer" is "Bearer"; the token is not.
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && s.tokenValid(got) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -153,10 +158,17 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 }
 
 func (s *Server) tokenValid(got string) bool {
+	if got == "" {
+		return false
+	}
+	// Digests, not the tokens: ConstantTimeCompare returns at once on a length mismatch,
+	// which would tell a prober the tokens' length.
+	sum := sha256.Sum256([]byte(got))
 	valid := 0
 	for _, t := range s.Tokens {
 		// Compare against every token, so timing does not tell which one matched.
-		valid |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
+		want := sha256.Sum256([]byte(t))
+		valid |= subtle.ConstantTimeCompare(sum[:], want[:])
 	}
-	return valid == 1 && got != ""
+	return valid == 1
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,10 +149,69 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// dec.More is false before a stray ']' or '}', so look at the rest of the body itself.
+	if len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
 		return badRequest("malformed_json", "", "the body must hold one JSON object and nothing after it")
 	}
+	if field, ok := fieldWithNUL(reflect.ValueOf(dst), ""); ok {
+		return badRequest("invalid_field", field, field+` contains the character U+0000 ("\u0000"), which taxflow cannot store: remove it`)
+	}
 	return nil
+}
+
+// fieldWithNUL finds a string of a decoded request that holds U+0000 and returns its JSON
+// path. PostgreSQL's text and jsonb cannot store that character: refused here, it is a bad
+// field rather than a failed insert (a 500). Raw JSON fields (amounts, quantities) are left
+// to their own parsers, which accept only digits.
+func fieldWithNUL(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return fieldWithNUL(v.Elem(), path)
+	case reflect.String:
+		return path, strings.ContainsRune(v.String(), 0)
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if path != "" {
+				name = path + "." + name
+			}
+			if p, ok := fieldWithNUL(v.Field(i), name); ok {
+				return p, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "", false
+		}
+		for i := range v.Len() {
+			if p, ok := fieldWithNUL(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			if strings.ContainsRune(k.String(), 0) {
+				return path, true
+			}
+			if p, ok := fieldWithNUL(v.MapIndex(k), path+"."+k.String()); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 func jsonError(err error) error {
@@ -204,12 +264,16 @@ func parseAmount(p *problems, field string, raw json.RawMessage, min, max int64)
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		if d, derr := decimal.NewFromString(s); derr == nil && !d.IsInteger() {
+		// No arithmetic on s: a JSON number's exponent is unbounded, and decimal arithmetic
+		// on "0e-999999999" takes seconds (checking that it is an integer divides by ten a
+		// billion times).
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			p.add(field, "invalid_amount", fmt.Sprintf("%s is out of range: it must be between %d and %d", field, min, max))
+		case fractionPattern.MatchString(s):
 			p.add(field, "invalid_amount", field+" must be an integer in the currency's smallest unit (cents): "+s+" has a fraction")
-		} else if derr == nil {
-			p.add(field, "invalid_amount", field+" is out of range")
-		} else {
-			p.add(field, "invalid_amount", field+" must be an integer in the currency's smallest unit (cents)")
+		default:
+			p.add(field, "invalid_amount", field+" must be an integer in the currency's smallest unit (cents), written without a decimal point or exponent")
 		}
 		return 0
 	}
@@ -219,6 +283,9 @@ func parseAmount(p *problems, field string, raw json.RawMessage, min, max int64)
 	}
 	return v
 }
+
+// fractionPattern is a JSON number with a fractional part that is not all zeros.
+var fractionPattern = regexp.MustCompile(`^-?[0-9]+\.[0-9]*[1-9][0-9]*$`)
 
 // parseDecimal reads an optional decimal string ("1.5"), as the contract writes quantities
 // and unit prices.
@@ -260,5 +327,7 @@ func parseTime(p *problems, field, s string) time.Time {
 	if t.Year() < 2000 || t.Year() > 2100 {
 		p.add(field, "invalid_time", field+" must be between the years 2000 and 2100")
 	}
-	return t.UTC()
+	// PostgreSQL keeps microseconds: what is hashed (an identical repeat) and what is
+	// stored must be the same time.
+	return t.UTC().Truncate(time.Microsecond)
 }

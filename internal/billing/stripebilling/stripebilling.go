@@ -543,19 +543,28 @@ func rateData(t billing.LineTax) *stripe.InvoiceAddLinesLineTaxAmountTaxRateData
 	if name == "" {
 		name = "Tax"
 	}
-	if len(name) > 200 {
-		name = name[:200]
-	}
 	return &stripe.InvoiceAddLinesLineTaxAmountTaxRateDataParams{
-		DisplayName:       stripe.String(name),
+		// Stripe's limits: 100 characters for the name, 200 for the jurisdiction.
+		DisplayName:       stripe.String(cutRunes(name, 100)),
 		Inclusive:         stripe.Bool(t.Inclusive),
 		Percentage:        stripe.Float64(pct.InexactFloat64()),
-		Jurisdiction:      nonEmpty(t.Jurisdiction),
+		Jurisdiction:      nonEmpty(cutRunes(t.Jurisdiction, 200)),
 		JurisdictionLevel: nonEmpty(t.JurisdictionLevel),
 		TaxType:           nonEmpty(t.TaxType),
 		Country:           nonEmpty(t.Country),
 		State:             nonEmpty(t.State),
 	}
+}
+
+// cutRunes cuts s to at most n characters, never inside a UTF-8 sequence.
+func cutRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 func nonEmpty(s string) *string {
