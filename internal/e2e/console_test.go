@@ -44,7 +44,9 @@ func TestSearchAttributesFindInvoicesByStatusAndErrorCode(t *testing.T) {
 		failed = append(failed, workflows.InvoiceWorkflowID(id))
 	}
 	ok := s.denverInvoice("sa-ok", 15000)
-	query := `InvoiceStatus = "failed" AND ErrorCode = "product_not_mapped"`
+	// The README's query, kept to this test's task queue: the dev server is shared by the
+	// package's tests, which run in parallel.
+	query := `InvoiceStatus = "failed" AND ErrorCode = "product_not_mapped" AND TaskQueue = "` + s.cfg.TaskQueue + `"`
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got := s.listInvoices(query)
