@@ -28,6 +28,7 @@ help:
 	@echo "make compose   build the pinned Docker Compose plugin into bin/ (make test does, where docker is installed)"
 	@echo "make build     build the binaries into bin/"
 	@echo "make generate  regenerate the typed SQL (sqlc $(SQLC_VERSION))"
+	@echo "make fuzz      fuzz every target for FUZZTIME (default 10s)"
 
 # Each tool is stamped with its version, so a version bump rebuilds it.
 $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION):
@@ -51,7 +52,7 @@ tools: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.stripe-mock-$(STRIPE_MOC
 compose: $(BIN)/.docker-compose-$(COMPOSE_VERSION)
 
 build:
-	$(GO) build -o $(BIN)/ ./worker ./starter ./internal/cmd/anrok-sim ./internal/cmd/stripe-sim ./internal/cmd/devstack ./internal/cmd/devpg
+	$(GO) build -o $(BIN)/ ./worker ./starter ./internal/cmd/anrok-sim ./internal/cmd/stripe-sim ./internal/cmd/devstack ./internal/cmd/devpg ./internal/cmd/reconcile
 
 run: tools build
 	$(BIN)/devstack
@@ -60,7 +61,22 @@ run: tools build
 # The test of `make run` itself runs last, alone: it binds fixed-per-run ports for five
 # processes, which other packages' servers starting on random ports could take meanwhile.
 test: tools $(COMPOSE_TOOL)
-	$(GO) run ./internal/cmd/devpg -- bash -c '$(GO) test $(TEST_FLAGS) -skip TestMakeRun ./... && $(GO) test $(TEST_FLAGS) -run TestMakeRun ./internal/cmd/devstack'
+	$(GO) run ./internal/cmd/devpg -- bash -c '$(GO) test $(TEST_FLAGS) -skip TestMakeRun ./... && $(MAKE) --no-print-directory fuzz-targets && $(GO) test $(TEST_FLAGS) -run TestMakeRun ./internal/cmd/devstack'
+
+# Every fuzz target runs on its corpus in `go test`; these runs fuzz each for FUZZTIME
+# (make test: 10 s each). `make fuzz FUZZTIME=5m` searches longer.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := starter/api:FuzzPostInvoice starter/api:FuzzPostInvoiceFields starter/api:FuzzJSONEndpoints \
+	internal/money:FuzzAllocate internal/tax:FuzzResultAllocate internal/invoicing:FuzzStripeInvoiceLines \
+	internal/billing/stripebilling:FuzzAddLineParams
+.PHONY: fuzz fuzz-targets
+fuzz:
+	$(GO) run ./internal/cmd/devpg -- $(MAKE) --no-print-directory fuzz-targets
+fuzz-targets:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./$${t%%:*}; \
+	done
 
 lint: tools
 	$(GO) vet ./...
@@ -71,3 +87,19 @@ generate: $(BIN)/.sqlc-$(SQLC_VERSION)
 
 clean:
 	rm -rf $(BIN) .data .run
+
+# Issue 7's benchmark on this machine (about 20 minutes): results in bench/ (results.json,
+# RESULTS.md, drain.svg, latency.svg). BENCH_FLAGS='-scale 0.05' shrinks it for a smoke
+# check; '-only drain,latency' runs some scenarios (internal/cmd/bench -help).
+.PHONY: bench
+bench: tools build
+	$(GO) run ./internal/cmd/devpg -- $(GO) run ./internal/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
+
+# Issue 8's chaos run (about 7 minutes): 300 invoices through SIGKILLs of the worker and the
+# starter, Temporal and PostgreSQL restarts, and the simulators' 5xx, timeouts and 429 bursts,
+# then checked in the simulators' state. It starts its own PostgreSQL cluster and Temporal.
+# CHAOS_FLAGS passes flags (go run ./internal/cmd/chaos -help): '-seed N' replays a run,
+# '-json chaos.json' writes the summary.
+.PHONY: chaos
+chaos: tools build
+	$(GO) run ./internal/cmd/chaos -bin $(BIN) $(CHAOS_FLAGS)

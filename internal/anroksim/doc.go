@@ -176,7 +176,7 @@
 //	POST   /_sim/transactions/{id}/freeze    mark it filed
 //	GET    /_sim/certificates                every exemption certificate
 //	GET    /_sim/faults                      every fault setting in force
-//	POST   /_sim/faults                      {"kind":"serverError"|"externalServiceError"|"delay", "count":N, "delay":"2s"}
+//	POST   /_sim/faults                      {"kind":"serverError"|"externalServiceError"|"delay"|"rateLimited", "count":N, "delay":"2s"}
 //	DELETE /_sim/faults                      clear every fault setting
 //	PUT    /_sim/faults/rates                {"serverError":0.1, "externalServiceError":0, "timeout":0.05, "timeoutDelay":"35s"}
 //	PUT    /_sim/faults/latency              {"latency":"250ms"} ("" or "0s" removes it)
@@ -185,7 +185,7 @@
 //	PUT    /_sim/faults/frozen               {"all":true} or {"ids":["stripe:in_1"]} ({} stops)
 //	GET    /_sim/products                    the account's products
 //	POST   /_sim/customers                   {"id":..., "name":...}
-//	GET    /_sim/stats                       {"requests", "throttled", "faults"}
+//	GET    /_sim/stats                       {"requests", "throttled", "faults", "faultsByKind"}
 //	POST   /_sim/reset                       back to the starting state
 //
 // # Where the simulator decides on its own

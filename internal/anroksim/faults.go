@@ -23,6 +23,13 @@ const (
 	// FaultDelay holds the answer for Fault.Delay, long enough to make a client time out;
 	// the request is then served normally.
 	FaultDelay FaultKind = "delay"
+	// FaultRateLimited answers 429 with a Retry-After of one second, as Anrok does when
+	// another client of the seller account uses up its rate: a burst of these is what a
+	// client meets then.
+	FaultRateLimited FaultKind = "rateLimited"
+	// FaultForcedConflict counts the answers of forced 409 rules (ForcedConflict) in
+	// Stats.FaultsByKind; it is not a kind InjectFaults takes.
+	FaultForcedConflict FaultKind = "forcedConflict"
 )
 
 // Fault is one injected failure.
@@ -34,7 +41,7 @@ type Fault struct {
 
 func (f Fault) validate() error {
 	switch f.Kind {
-	case FaultServerError, FaultExternalServiceError:
+	case FaultServerError, FaultExternalServiceError, FaultRateLimited:
 		return nil
 	case FaultDelay:
 		if f.Delay <= 0 {

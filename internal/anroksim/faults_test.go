@@ -402,3 +402,28 @@ func TestControlEndpointsForLatencyConflictsAndFreezing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, do("GET", "/_sim/certificates", "").Body.String(), `"id":"cert_000001"`)
 }
+
+// An injected 429 is Anrok's own: plain text with a Retry-After, nothing done. It is counted
+// as a fault of its kind, not as the account going over its rate.
+func TestInjectedRateLimitedAnswersAnroks429AndIsCountedByKind(t *testing.T) {
+	s, _ := newSim(t, Options{})
+	require.NoError(t, s.InjectFaults(Fault{Kind: FaultRateLimited}, 2))
+	require.NoError(t, s.InjectFaults(Fault{Kind: FaultServerError}, 1))
+	b := withID(txnTo(denver(), line("l", ProductSaaS1, 15000)), "t429")
+	for range 2 {
+		a := post(t, s, pathCommit, b)
+		assert.Equal(t, http.StatusTooManyRequests, a.status)
+		assert.Equal(t, "1", a.header.Get("Retry-After"))
+		assert.True(t, strings.HasPrefix(a.header.Get("Content-Type"), "text/plain"))
+	}
+	assert.Equal(t, http.StatusInternalServerError, post(t, s, pathCommit, b).status)
+	_, stored := s.Transaction("t429")
+	assert.False(t, stored)
+	post(t, s, pathCommit, b).ok(t)
+	st := s.Stats()
+	assert.EqualValues(t, 3, st.Faults)
+	assert.EqualValues(t, 0, st.Throttled)
+	assert.Equal(t, map[FaultKind]int64{FaultRateLimited: 2, FaultServerError: 1}, st.FaultsByKind)
+	s.Reset()
+	assert.Nil(t, s.Stats().FaultsByKind)
+}

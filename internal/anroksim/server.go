@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -108,6 +109,9 @@ type Server struct {
 	requests  atomic.Int64
 	throttled atomic.Int64
 	faulted   atomic.Int64
+	// faultsMu guards faultsByKind, the faults served by kind.
+	faultsMu     sync.Mutex
+	faultsByKind map[FaultKind]int64
 
 	// mu guards the account's state: everything below.
 	mu        sync.Mutex
@@ -185,6 +189,20 @@ func (s *Server) Reset() {
 	s.requests.Store(0)
 	s.throttled.Store(0)
 	s.faulted.Store(0)
+	s.faultsMu.Lock()
+	s.faultsByKind = nil
+	s.faultsMu.Unlock()
+}
+
+// countFault counts one fault served.
+func (s *Server) countFault(kind FaultKind) {
+	s.faulted.Add(1)
+	s.faultsMu.Lock()
+	defer s.faultsMu.Unlock()
+	if s.faultsByKind == nil {
+		s.faultsByKind = map[FaultKind]int64{}
+	}
+	s.faultsByKind[kind]++
 }
 
 // Stats counts what the simulator has served since it started or was Reset.
@@ -193,13 +211,21 @@ type Stats struct {
 	Requests int64 `json:"requests"`
 	// Throttled is the number of 429 answers.
 	Throttled int64 `json:"throttled"`
-	// Faults is the number of injected faults served (errors, delays and forced 409s).
-	Faults int64 `json:"faults"`
+	// Faults is the number of injected faults served (errors, delays, 429s and forced
+	// 409s); FaultsByKind splits it by kind. Throttled does not count injected 429s.
+	Faults       int64               `json:"faults"`
+	FaultsByKind map[FaultKind]int64 `json:"faultsByKind,omitempty"`
 }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Faults: s.faulted.Load()}
+	st := Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Faults: s.faulted.Load()}
+	s.faultsMu.Lock()
+	defer s.faultsMu.Unlock()
+	if len(s.faultsByKind) > 0 {
+		st.FaultsByKind = maps.Clone(s.faultsByKind)
+	}
+	return st
 }
 
 // Throttled is the number of 429 answers served: what a benchmark of a rate-limited
@@ -333,11 +359,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// all endpoints; it is counted before the request is looked at.
 	if allowed, retryAfter := s.limiter.allow(key, s.now()); !allowed {
 		s.throttled.Add(1)
-		secs := int64((retryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		fmt.Fprintf(w, "You've exceeded your API limit of %d per second", s.opts.RequestsPerSecond)
+		s.writeThrottled(w, retryAfter)
 		s.log.Debug("anroksim: throttled", "path", r.URL.Path)
 		return
 	}
@@ -355,14 +377,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if code, forced := s.faults.conflictFor(ep.name); forced {
-		s.faulted.Add(1)
+		s.countFault(FaultForcedConflict)
 		s.log.Info("anroksim: forcing a conflict", "type", code, "endpoint", ep.name)
 		writeJSON(w, http.StatusConflict, conflictBody{Type: code})
 		return
 	}
 
 	if f, ok := s.faults.next(); ok {
-		s.faulted.Add(1)
+		s.countFault(f.Kind)
 		s.log.Info("anroksim: injecting fault", "kind", f.Kind, "delay", f.Delay, "path", r.URL.Path)
 		switch f.Kind {
 		case FaultServerError:
@@ -372,6 +394,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultExternalServiceError:
 			writeJSON(w, http.StatusConflict, conflictBody{Type: codeExternalServiceError})
+			return
+		case FaultRateLimited:
+			s.writeThrottled(w, time.Second)
 			return
 		case FaultDelay:
 			// After the delay the request is served as usual, even if the client has
@@ -387,6 +412,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// writeThrottled answers Anrok's 429: plain text, with the seconds to wait in Retry-After.
+func (s *Server) writeThrottled(w http.ResponseWriter, retryAfter time.Duration) {
+	secs := int64((retryAfter + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	fmt.Fprintf(w, "You've exceeded your API limit of %d per second", s.opts.RequestsPerSecond)
 }
 
 // wait holds a request for d, or until its client gives up.

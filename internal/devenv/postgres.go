@@ -132,6 +132,19 @@ func (c *Cluster) Stop() error {
 	return nil
 }
 
+// Restart stops the cluster and starts it again on the same port with the same options
+// (pg_ctl keeps them in postmaster.opts). mode is pg_ctl's shutdown mode: "fast" closes
+// every connection cleanly, "immediate" stops like a crash (recovery runs at start).
+func (c *Cluster) Restart(mode string) error {
+	data := filepath.Join(c.Dir, "data")
+	cmd := c.run(filepath.Join(c.bin, "pg_ctl"), "-D", data, "-l", filepath.Join(c.Dir, "postgres.log"), "-m", mode, "-w", "-t", "60", "restart")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.Dir, "postgres.log"))
+		return fmt.Errorf("pg_ctl restart -m %s: %w: %s\n%s", mode, err, out, tail(string(log), 2000))
+	}
+	return nil
+}
+
 func chownTree(dir string, uid, gid int) error {
 	// The postgres user must reach dir: make the parents traversable (not readable).
 	for p := filepath.Dir(dir); p != "/" && p != "."; p = filepath.Dir(p) {

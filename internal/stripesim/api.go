@@ -152,12 +152,28 @@ func (s *Server) serveAPI(r *http.Request, rt route, rec *RequestRecord) respons
 	}
 
 	fault := s.faults.pick(r.Method, r.URL.Path)
-	if fault != nil && fault.mode == FaultBeforeExecute {
-		release()
-		rec.Fault = fault.mode
-		e := internalError()
-		e.Status = fault.status
-		return errorResponse(e, rec)
+	if fault != nil {
+		switch fault.mode {
+		case FaultBeforeExecute:
+			release()
+			rec.Fault = fault.mode
+			e := internalError()
+			e.Status = fault.status
+			return errorResponse(e, rec)
+		case FaultRateLimited:
+			release()
+			rec.Fault = fault.mode
+			return errorResponse(rateLimitError(), rec)
+		case FaultTimeout:
+			// Slow: the client gives up first (or the hold ends); the request executes all
+			// the same, below, and its answer reaches nobody.
+			hold := time.NewTimer(fault.hold)
+			select {
+			case <-hold.C:
+			case <-r.Context().Done():
+				hold.Stop()
+			}
+		}
 	}
 
 	if !rt.raw {
@@ -197,7 +213,7 @@ func (s *Server) serveAPI(r *http.Request, rt route, rec *RequestRecord) respons
 
 	if fault != nil {
 		rec.Fault = fault.mode
-		if fault.mode == FaultDropConnection {
+		if fault.mode == FaultDropConnection || fault.mode == FaultTimeout {
 			return response{status: 0, drop: true}
 		}
 		e := internalError()

@@ -58,7 +58,8 @@ func (s *Server) routes() *http.ServeMux {
 	control("GET /_sim/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeControl(w, http.StatusOK, map[string]any{
 			"accounts": len(s.allAccounts()), "rate_limited": s.RateLimitedCount(),
-			"faults_injected": s.Faults().Injected, "requests_logged": len(s.Requests()), "now": s.now(),
+			"faults_injected": s.Faults().Injected, "faults_by_mode": s.Faults().InjectedByMode,
+			"requests_logged": len(s.Requests()), "now": s.now(),
 		})
 	})
 	control("GET /_sim/webhooks", func(w http.ResponseWriter, _ *http.Request) {
@@ -173,9 +174,10 @@ func (s *Server) controlInvoice(w http.ResponseWriter, r *http.Request) {
 
 // faultsRequest is the body of POST /_sim/faults. Present fields apply; rules are added.
 type faultsRequest struct {
-	Rules []FaultRule `json:"rules"`
-	Delay *Duration   `json:"delay"`
-	Rate  *float64    `json:"rate"`
+	Rules  []FaultRule   `json:"rules"`
+	Delay  *Duration     `json:"delay"`
+	Rate   *float64      `json:"rate"`
+	Random *RandomFaults `json:"random"`
 }
 
 func (s *Server) controlSetFaults(w http.ResponseWriter, r *http.Request) {
@@ -186,6 +188,12 @@ func (s *Server) controlSetFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rule := range req.Rules {
 		if err := validateRule(rule); err != nil {
+			writeControlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	if req.Random != nil {
+		if err := s.SetRandomFaults(*req.Random); err != nil {
 			writeControlError(w, http.StatusBadRequest, err.Error())
 			return
 		}

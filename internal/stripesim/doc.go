@@ -50,7 +50,9 @@
 //	GET    /_sim/invoices/{id}             one invoice, whichever account owns it
 //	GET    /_sim/requests                  the request log
 //	GET    /_sim/faults                    the fault injector's state
-//	POST   /_sim/faults                    {"rules":[{"method","path","count","mode","status"}],"delay":"250ms","rate":0.1}
+//	POST   /_sim/faults                    {"rules":[{"method","path","count","mode","status","hold"}],"delay":"250ms","rate":0.1,
+//	                                       "random":{"before_execute","after_execute","drop_connection","timeout","timeout_hold"}}
+//	                                       modes: before_execute, after_execute, drop_connection, timeout, rate_limited
 //	DELETE /_sim/faults                    remove every fault
 //	POST   /_sim/clock                     {"advance":"25h"}: move the simulated clock
 //	POST   /_sim/idempotency/forget        forget every idempotency key (Stripe's 24 h retention)

@@ -26,7 +26,19 @@ const (
 	// connection without answering: the client sees a network error, the classic lost
 	// response behind duplicate invoices.
 	FaultDropConnection FaultMode = "drop_connection"
+	// FaultTimeout holds the request until its client gives up (at most the rule's or the
+	// random faults' Hold), then executes it and saves its response under the idempotency
+	// key, answering nobody: Stripe was slow, the client timed out, the write happened. The
+	// key stays reserved while the request is held, as on a slow Stripe request.
+	FaultTimeout FaultMode = "timeout"
+	// FaultRateLimited answers 429 rate_limit without executing, as Stripe does when another
+	// client of the account uses up its rate (a burst of these is what a client meets).
+	FaultRateLimited FaultMode = "rate_limited"
 )
+
+// DefaultTimeoutHold is how long a timeout fault holds a request whose client does not
+// give up: longer than taxflow's 60-second provider timeout.
+const DefaultTimeoutHold = 90 * time.Second
 
 // FaultRule injects Count faults into the API requests it matches.
 type FaultRule struct {
@@ -40,7 +52,10 @@ type FaultRule struct {
 	// Mode is where the fault strikes; "" means FaultBeforeExecute.
 	Mode FaultMode `json:"mode,omitempty"`
 	// Status is the HTTP status of the injected error, 500 by default; it must be a 5xx.
+	// It does not apply to FaultTimeout and FaultRateLimited.
 	Status int `json:"status,omitempty"`
+	// Hold is how long a FaultTimeout holds the request at most; 0 means DefaultTimeoutHold.
+	Hold Duration `json:"hold,omitempty"`
 }
 
 func (r FaultRule) matches(method, urlPath string) bool {
@@ -63,8 +78,41 @@ type FaultConfig struct {
 	Delay Duration `json:"delay"`
 	// Rate is the probability, from 0 to 1, that any API request fails before executing.
 	Rate float64 `json:"rate"`
-	// Injected counts the faults injected so far.
-	Injected int64 `json:"injected"`
+	// Random are the random faults of every mode (Rate is Random.BeforeExecute).
+	Random RandomFaults `json:"random"`
+	// Injected counts the faults injected so far; InjectedByMode splits them by mode.
+	Injected       int64               `json:"injected"`
+	InjectedByMode map[FaultMode]int64 `json:"injected_by_mode"`
+}
+
+// RandomFaults are the probabilities, from 0 to 1 and adding up to at most 1, that an API
+// request meets a fault of each mode, drawn from a generator seeded with Options.FaultSeed.
+// Rules are served first.
+type RandomFaults struct {
+	BeforeExecute  float64 `json:"before_execute,omitempty"`
+	AfterExecute   float64 `json:"after_execute,omitempty"`
+	DropConnection float64 `json:"drop_connection,omitempty"`
+	Timeout        float64 `json:"timeout,omitempty"`
+	// TimeoutHold bounds how long a random timeout holds a request; 0 means
+	// DefaultTimeoutHold.
+	TimeoutHold Duration `json:"timeout_hold,omitempty"`
+}
+
+func (r RandomFaults) validate() error {
+	sum := 0.0
+	for _, p := range []float64{r.BeforeExecute, r.AfterExecute, r.DropConnection, r.Timeout} {
+		if p < 0 || p > 1 || p != p {
+			return fmt.Errorf("fault rate must be between 0 and 1, got %v", p)
+		}
+		sum += p
+	}
+	if sum > 1 {
+		return fmt.Errorf("fault rates add up to %v, more than 1", sum)
+	}
+	if r.TimeoutHold < 0 {
+		return fmt.Errorf("timeout hold must not be negative")
+	}
+	return nil
 }
 
 // Duration is a time.Duration written as "250ms" in JSON.
@@ -96,16 +144,17 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 type injectedFault struct {
 	mode   FaultMode
 	status int
+	hold   time.Duration // FaultTimeout
 }
 
 type faultInjector struct {
 	mu       sync.Mutex
 	rules    []FaultRule
 	delay    time.Duration
-	rate     float64
+	random   RandomFaults
 	rng      *rand.Rand
 	seed     uint64
-	injected int64
+	injected map[FaultMode]int64
 }
 
 func newFaultInjector(seed uint64) *faultInjector {
@@ -123,24 +172,45 @@ func (f *faultInjector) pick(method, urlPath string) *injectedFault {
 			continue
 		}
 		r.Count--
-		f.injected++
-		mode, status := r.Mode, r.Status
+		fault := &injectedFault{mode: r.Mode, status: r.Status, hold: time.Duration(r.Hold)}
 		if r.Count == 0 {
 			f.rules = append(f.rules[:i], f.rules[i+1:]...)
 		}
-		if mode == "" {
-			mode = FaultBeforeExecute
-		}
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
-		return &injectedFault{mode: mode, status: status}
+		return f.count(fault)
 	}
-	if f.rate > 0 && f.rng.Float64() < f.rate {
-		f.injected++
-		return &injectedFault{mode: FaultBeforeExecute, status: http.StatusInternalServerError}
+	r := f.random
+	if r.BeforeExecute+r.AfterExecute+r.DropConnection+r.Timeout == 0 {
+		return nil
+	}
+	u := f.rng.Float64()
+	for _, c := range []struct {
+		p    float64
+		mode FaultMode
+	}{{r.BeforeExecute, FaultBeforeExecute}, {r.AfterExecute, FaultAfterExecute}, {r.DropConnection, FaultDropConnection}, {r.Timeout, FaultTimeout}} {
+		if u < c.p {
+			return f.count(&injectedFault{mode: c.mode, hold: time.Duration(r.TimeoutHold)})
+		}
+		u -= c.p
 	}
 	return nil
+}
+
+// count fills in a fault's defaults and counts it; f.mu is held.
+func (f *faultInjector) count(fault *injectedFault) *injectedFault {
+	if fault.mode == "" {
+		fault.mode = FaultBeforeExecute
+	}
+	if fault.status == 0 {
+		fault.status = http.StatusInternalServerError
+	}
+	if fault.mode == FaultTimeout && fault.hold == 0 {
+		fault.hold = DefaultTimeoutHold
+	}
+	if f.injected == nil {
+		f.injected = map[FaultMode]int64{}
+	}
+	f.injected[fault.mode]++
+	return fault
 }
 
 func (f *faultInjector) currentDelay() time.Duration {
@@ -149,22 +219,33 @@ func (f *faultInjector) currentDelay() time.Duration {
 	return f.delay
 }
 
-func (f *faultInjector) clear() {
+// clear drops every fault setting and restarts the seeded sequence; resetCounts also
+// zeroes the counts of faults injected so far.
+func (f *faultInjector) clear(resetCounts bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rules, f.delay, f.rate, f.injected = nil, 0, 0, 0
+	f.rules, f.delay, f.random = nil, 0, RandomFaults{}
+	if resetCounts {
+		f.injected = nil
+	}
 	f.rng = rand.New(rand.NewPCG(f.seed, f.seed^0x9e3779b97f4a7c15))
 }
 
 func (f *faultInjector) config() FaultConfig {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return FaultConfig{Rules: append([]FaultRule{}, f.rules...), Delay: Duration(f.delay), Rate: f.rate, Injected: f.injected}
+	c := FaultConfig{Rules: append([]FaultRule{}, f.rules...), Delay: Duration(f.delay), Rate: f.random.BeforeExecute,
+		Random: f.random, InjectedByMode: map[FaultMode]int64{}}
+	for mode, n := range f.injected {
+		c.Injected += n
+		c.InjectedByMode[mode] = n
+	}
+	return c
 }
 
 func validateRule(r FaultRule) error {
 	switch r.Mode {
-	case "", FaultBeforeExecute, FaultAfterExecute, FaultDropConnection:
+	case "", FaultBeforeExecute, FaultAfterExecute, FaultDropConnection, FaultTimeout, FaultRateLimited:
 	default:
 		return fmt.Errorf("unknown fault mode %q", r.Mode)
 	}
@@ -173,6 +254,9 @@ func validateRule(r FaultRule) error {
 	}
 	if r.Status != 0 && (r.Status < 500 || r.Status > 599) {
 		return fmt.Errorf("fault status must be a 5xx, got %d", r.Status)
+	}
+	if r.Hold < 0 {
+		return fmt.Errorf("fault hold must not be negative")
 	}
 	if r.Path != "" {
 		if _, err := path.Match(r.Path, "/"); err != nil {
@@ -212,13 +296,26 @@ func (s *Server) SetFaultRate(rate float64) error {
 		return fmt.Errorf("fault rate must be between 0 and 1, got %v", rate)
 	}
 	s.faults.mu.Lock()
-	s.faults.rate = rate
+	s.faults.random.BeforeExecute = rate
 	s.faults.mu.Unlock()
 	return nil
 }
 
-// ClearFaults removes every rule, the delay and the fault rate.
-func (s *Server) ClearFaults() { s.faults.clear() }
+// SetRandomFaults replaces the random fault rates of every mode.
+func (s *Server) SetRandomFaults(r RandomFaults) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	s.faults.mu.Lock()
+	s.faults.random = r
+	s.faults.mu.Unlock()
+	return nil
+}
+
+// ClearFaults removes every rule, the delay and the random fault rates. The counts of the
+// faults injected so far stay (Reset zeroes them), so a chaos run can turn faults off and
+// still read what it injected.
+func (s *Server) ClearFaults() { s.faults.clear(false) }
 
 // Faults returns the fault injector's current configuration.
 func (s *Server) Faults() FaultConfig { return s.faults.config() }

@@ -181,7 +181,7 @@ func (s *Server) Reset() {
 	s.clockOffset = 0
 	s.mu.Unlock()
 	s.ids.reset()
-	s.faults.clear()
+	s.faults.clear(true)
 	s.requests.clear()
 	s.rateLimited.Store(0)
 }
