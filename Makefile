@@ -29,6 +29,8 @@ help:
 	@echo "make build     build the binaries into bin/"
 	@echo "make generate  regenerate the typed SQL (sqlc $(SQLC_VERSION))"
 	@echo "make fuzz      fuzz every target for FUZZTIME (default 10s)"
+	@echo "make bench     the benchmark (about 25 minutes): bench/results.json, RESULTS.md, charts"
+	@echo "make chaos     300 invoices through crashes and faults, checked in the simulators (about 5 minutes)"
 
 # Each tool is stamped with its version, so a version bump rebuilds it.
 $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION):
@@ -88,14 +90,14 @@ generate: $(BIN)/.sqlc-$(SQLC_VERSION)
 clean:
 	rm -rf $(BIN) .data .run
 
-# Issue 7's benchmark on this machine (about 20 minutes): results in bench/ (results.json,
+# Issue 7's benchmark on this machine (about 25 minutes): results in bench/ (results.json,
 # RESULTS.md, drain.svg, latency.svg). BENCH_FLAGS='-scale 0.05' shrinks it for a smoke
 # check; '-only drain,latency' runs some scenarios (internal/cmd/bench -help).
 .PHONY: bench
 bench: tools build
 	$(GO) run ./internal/cmd/devpg -- $(GO) run ./internal/cmd/bench -bin $(BIN) $(BENCH_FLAGS)
 
-# Issue 8's chaos run (about 7 minutes): 300 invoices through SIGKILLs of the worker and the
+# Issue 8's chaos run (about 5 minutes): 300 invoices through SIGKILLs of the worker and the
 # starter, Temporal and PostgreSQL restarts, and the simulators' 5xx, timeouts and 429 bursts,
 # then checked in the simulators' state. It starts its own PostgreSQL cluster and Temporal.
 # CHAOS_FLAGS passes flags (go run ./internal/cmd/chaos -help): '-seed N' replays a run,

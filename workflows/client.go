@@ -33,6 +33,7 @@ func (c Client) StartInvoice(ctx context.Context, invoiceID string) error {
 		TaskQueue:                c.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    InitialSearchAttributes(invoiceID),
 	}, InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: c.WatchPeriod, ContinueEvery: c.ContinueEvery})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

@@ -59,7 +59,12 @@ type invoiceWorkflow struct {
 	// earlier attempt created before creating anything.
 	retries int
 	// searchable: the workflow publishes its search attributes (version 1 and later).
-	searchable  bool
+	searchable bool
+	// lean (version 2 of "search-attributes"): the starter sets the first search attributes
+	// at the start, the workflow publishes only where it comes to rest, and the watch takes
+	// version 1 without a marker of its own — fewer history events and visibility writes
+	// per invoice (issue 7).
+	lean        bool
 	published   published
 	retry       workflow.ReceiveChannel
 	voidCh      workflow.ReceiveChannel
@@ -107,7 +112,11 @@ func (w *invoiceWorkflow) stripeApp() bool { return w.check.TaxMode == invoicing
 
 func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, providerCallOptions)
-	w.searchable = workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) == 1
+	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionLean)
+	w.searchable, w.lean = v >= 1, v >= versionLean
+	if w.lean {
+		w.published = startedWith(ctx)
+	}
 	defer w.publish(ctx)
 	step := invoicing.StepCheck
 	if w.in.Resume {
@@ -118,7 +127,9 @@ func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	}
 	for step != invoicing.StepWatch && step != stepDone {
 		w.state.Step = string(step)
-		w.publish(ctx)
+		if !w.lean {
+			w.publish(ctx)
+		}
 		next, err := w.runStep(ctx, step)
 		if err == nil {
 			step = next
@@ -414,6 +425,9 @@ func (w *invoiceWorkflow) waitForStripeTax(ctx workflow.Context) (total int64, t
 	}
 	done, err := check()
 	for !done && err == nil && !timedOut {
+		if w.lean {
+			w.publish(ctx) // waiting on Stripe: a rest
+		}
 		var ev StripeEventSignal
 		got, refresh := false, false
 		sel := workflow.NewSelector(ctx)
@@ -456,6 +470,9 @@ func (w *invoiceWorkflow) waitForStripeTax(ctx workflow.Context) (total int64, t
 func (w *invoiceWorkflow) awaitFinalization(ctx workflow.Context) (invoicing.Step, error) {
 	w.state.Status = string(invoicing.StatusDraft)
 	for {
+		if w.lean {
+			w.publish(ctx)
+		}
 		var ev StripeEventSignal
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(w.stripe, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &ev) })
@@ -658,6 +675,11 @@ func (w *invoiceWorkflow) failAndWait(ctx workflow.Context, step invoicing.Step,
 	err := workflow.ExecuteActivity(ctx, a.RecordProgress, activities.ProgressInput{
 		InvoiceID: w.in.InvoiceID, Step: string(resume), Status: w.state.Status, ResolveErrors: true,
 	}).Get(ctx, nil)
+	if w.lean {
+		// Retried: no longer failed, for anyone searching (the next rest may be far off
+		// if a provider is down).
+		w.publish(ctx)
+	}
 	return resume, err
 }
 
@@ -721,7 +743,7 @@ func (w *invoiceWorkflow) watch(ctx workflow.Context) (InvoiceResult, error) {
 	// Version 1: the watch restarts after a payment, continues as new when Temporal
 	// suggests it, and mirrors disputes and credit notes. Histories recorded before keep
 	// replaying through version 0.
-	if workflow.GetVersion(ctx, changeWatchV1, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !w.lean && workflow.GetVersion(ctx, changeWatchV1, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return w.watchV0(ctx)
 	}
 	return w.watchV1(ctx)

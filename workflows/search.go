@@ -3,6 +3,8 @@ package workflows
 import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/taxflow/taxflow/internal/invoicing"
 )
 
 // Search attributes of invoice workflows: typed Keywords operators filter on in the
@@ -32,6 +34,34 @@ func SearchAttributeDefinitions() temporal.SearchAttributes {
 
 const changeSearchAttributes = "search-attributes"
 
+// versionLean is the version of changeSearchAttributes that publishes at rests only.
+const versionLean workflow.Version = 2
+
+// InitialSearchAttributes are those an invoice workflow starts with (StartInvoice): what
+// the first publish would otherwise upsert at once.
+func InitialSearchAttributes(invoiceID string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		SearchInvoiceID.ValueSet(invoiceID),
+		SearchInvoiceStatus.ValueSet(string(invoicing.StatusReceived)),
+		SearchTaxStatus.ValueSet(string(invoicing.TaxPending)),
+	)
+}
+
+// startedWith reads the search attributes the run started with (set by the starter, or
+// carried over by continue-as-new), as published: publish then upserts only what differs.
+func startedWith(ctx workflow.Context) published {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	get := func(k temporal.SearchAttributeKeyKeyword) string {
+		v, _ := sa.GetKeyword(k)
+		return v
+	}
+	return published{
+		invoice: get(SearchInvoiceID), customer: get(SearchCustomerID), account: get(SearchStripeAccount),
+		status: get(SearchInvoiceStatus), taxStatus: get(SearchTaxStatus), external: get(SearchExternalStatus),
+		errorCode: get(SearchErrorCode),
+	}
+}
+
 // published is what the workflow last wrote to its search attributes.
 type published struct {
 	invoice, customer, account, status, taxStatus, external, errorCode string
@@ -39,6 +69,9 @@ type published struct {
 
 // publish upserts the search attributes that changed since the last call (workflows
 // started before search attributes existed never publish: their histories hold no upsert).
+// Version 1 publishes before every step; the lean version 2 where the workflow comes to
+// rest — waiting for a retry, for Stripe, for a person, watching, at its end — and after a
+// retry: the steps between run in milliseconds, and the state query shows them live.
 func (w *invoiceWorkflow) publish(ctx workflow.Context) {
 	if !w.searchable {
 		return
