@@ -24,6 +24,8 @@ func main() {
 	defer p.Close()
 
 	go serveOps(ctx, p, p.Metrics.Handler(), p.Log)
+	// Process-wide, and only before the first worker is made.
+	worker.SetStickyWorkflowCacheSize(p.Config.WorkflowCacheSize)
 	w := worker.New(p.Temporal, p.Config.TaskQueue, app.WorkerOptions())
 	acts := app.NewActivities(p.Config, p.Store, p.Secrets, p.Log, p.Metrics)
 	acts.SignalInvoice = app.InvoiceClient(p.Config, p.Temporal).Signal

@@ -62,6 +62,11 @@ type Config struct {
 	// slot at once; past it a request is put off and its activity retried later, so one
 	// busy account cannot hold every worker slot.
 	RateLimitQueue int `env:"TAXFLOW_RATE_LIMIT_QUEUE" envDefault:"100"`
+	// WorkflowCacheSize is how many workflows a worker keeps in memory between their events
+	// (Temporal's sticky cache, about 66 KiB each for a watching invoice: make bench); one
+	// evicted replays its history on its next event. It bounds the worker's memory however
+	// many invoices are watched.
+	WorkflowCacheSize int `env:"TAXFLOW_WORKFLOW_CACHE_SIZE" envDefault:"10000"`
 	// LogFormat is text (development) or json (production).
 	LogFormat string `env:"TAXFLOW_LOG_FORMAT" envDefault:"text"`
 	// LogLevel is debug, info, warn or error.
@@ -191,6 +196,9 @@ func (c Config) Validate(role Role) error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			bad("TAXFLOW_METRICS_ADDR", "must be host:port, e.g. 127.0.0.1:9090")
 		}
+	}
+	if role == RoleWorker && (c.WorkflowCacheSize < 1 || c.WorkflowCacheSize > 1000000) {
+		bad("TAXFLOW_WORKFLOW_CACHE_SIZE", "must be a number of workflows between 1 and 1000000, such as 10000 (about 66 KiB each)")
 	}
 	if c.RateLimitQueue < 1 || c.RateLimitQueue > 10000 {
 		bad("TAXFLOW_RATE_LIMIT_QUEUE", "must be a number of requests between 1 and 10000, such as 100")

@@ -85,3 +85,19 @@ func TestSecretKeyRing(t *testing.T) {
 		t.Fatal("a duplicated key id was accepted")
 	}
 }
+
+func TestWorkflowCacheSizeIsBounded(t *testing.T) {
+	for _, v := range []string{"0", "-5", "1000001"} {
+		cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_CODEC_KEY": goodKey, "TAXFLOW_WORKFLOW_CACHE_SIZE": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(RoleWorker); err == nil || !strings.Contains(err.Error(), "TAXFLOW_WORKFLOW_CACHE_SIZE:") {
+			t.Errorf("TAXFLOW_WORKFLOW_CACHE_SIZE=%s: %v", v, err)
+		}
+	}
+	cfg, err := LoadFrom(map[string]string{"TAXFLOW_SECRET_KEY": goodKey, "TAXFLOW_CODEC_KEY": goodKey, "TAXFLOW_WORKFLOW_CACHE_SIZE": "2000"})
+	if err != nil || cfg.WorkflowCacheSize != 2000 || cfg.Validate(RoleWorker) != nil {
+		t.Fatalf("2000: %+v %v", cfg.WorkflowCacheSize, err)
+	}
+}

@@ -301,3 +301,35 @@ func TestTwoWorkersTogetherStayUnderTheProvidersRateLimits(t *testing.T) {
 	}
 	t.Logf("%d invoices, %.0f requests deferred", n, deferred)
 }
+
+// TAXFLOW_WORKFLOW_CACHE_SIZE bounds what a worker holds in memory: with room for one
+// workflow, the invoices it finalized are evicted, and a payment for the first one still
+// reaches it (its history replayed) and is mirrored.
+func TestASmallWorkflowCacheEvictsAndAnEventStillArrives(t *testing.T) {
+	s := newStack(t, func(c *stackConfig) { c.noWorker = true })
+	w, ops := s.startWorker(t, "worker-small-cache", "TAXFLOW_WORKFLOW_CACHE_SIZE=1")
+	s.waitForPollers(fmt.Sprintf("%d@", w.Process.Pid))
+	s.loadDemo()
+	var ids []string
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprintf("inv-cache-%d-%s", i, s.opts.RunID)
+		s.postInvoice(id, "cust-denver", "usd", line("l1", "platform-fee", 15000))
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		s.waitFor(id, status("finalized"))
+	}
+	_, metrics := get(t, ops+"/metrics")
+	if !strings.Contains(metrics, "temporal_sticky_cache_size") {
+		t.Fatalf("no sticky cache gauge in the worker's metrics")
+	}
+	for _, l := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(l, "temporal_sticky_cache_size{") && !strings.HasSuffix(l, " 1") && !strings.HasSuffix(l, " 0") {
+			t.Fatalf("the cache holds more than one workflow: %s", l)
+		}
+	}
+	if _, err := s.stripe.PayInvoice(s.stripeInvoicesOf(ids[0])[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(ids[0], status("paid"))
+}
