@@ -108,7 +108,6 @@ type Server struct {
 
 	requests  atomic.Int64
 	throttled atomic.Int64
-	faulted   atomic.Int64
 	// faultsMu guards faultsByKind, the faults served by kind.
 	faultsMu     sync.Mutex
 	faultsByKind map[FaultKind]int64
@@ -188,7 +187,6 @@ func (s *Server) Reset() {
 	s.limiter.reset()
 	s.requests.Store(0)
 	s.throttled.Store(0)
-	s.faulted.Store(0)
 	s.faultsMu.Lock()
 	s.faultsByKind = nil
 	s.faultsMu.Unlock()
@@ -196,7 +194,6 @@ func (s *Server) Reset() {
 
 // countFault counts one fault served.
 func (s *Server) countFault(kind FaultKind) {
-	s.faulted.Add(1)
 	s.faultsMu.Lock()
 	defer s.faultsMu.Unlock()
 	if s.faultsByKind == nil {
@@ -219,9 +216,12 @@ type Stats struct {
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	st := Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Faults: s.faulted.Load()}
+	st := Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load()}
 	s.faultsMu.Lock()
 	defer s.faultsMu.Unlock()
+	for _, n := range s.faultsByKind {
+		st.Faults += n
+	}
 	if len(s.faultsByKind) > 0 {
 		st.FaultsByKind = maps.Clone(s.faultsByKind)
 	}

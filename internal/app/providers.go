@@ -38,11 +38,11 @@ func newProviderClients(cfg config.Config, st *store.Store, m *metrics.Metrics) 
 // forStripe is the client of one Stripe account's calls.
 func (p providerClients) forStripe(acct sqldb.StripeAccount) *http.Client {
 	perSecond := ratelimit.PerSecond(acct.RequestsPerSecond, ratelimit.StripePerSecond(acct.ApiKeyHint))
-	return p.limiter.Client(p.stripe, StripeLimitKey(acct.ID), func() int { return perSecond })
+	return p.limiter.Client(p.stripe, StripeLimitKey(acct.ID), perSecond)
 }
 
 // forAnrok is the client of one Anrok connection's calls.
 func (p providerClients) forAnrok(conn sqldb.AnrokConnection) *http.Client {
 	perSecond := ratelimit.PerSecond(conn.RequestsPerSecond, ratelimit.AnrokPerSecond)
-	return p.limiter.Client(p.anrok, AnrokLimitKey(conn.ID), func() int { return perSecond })
+	return p.limiter.Client(p.anrok, AnrokLimitKey(conn.ID), perSecond)
 }

@@ -37,14 +37,10 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, strings.TrimSpace(e.Body))
 }
 
-// do sends body (JSON, or raw bytes as is) and decodes a 2xx answer into out.
+// do sends body as JSON (nil: none) and decodes a 2xx answer into out.
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) (int, error) {
 	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
+	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
 			return 0, fmt.Errorf("encode %s %s: %w", method, path, err)
@@ -125,9 +121,11 @@ func (c *apiClient) invoice(ctx context.Context, id string) (invoiceView, error)
 }
 
 // doSigned POSTs a Stripe webhook: the raw payload with its Stripe-Signature (no token).
-func (c *apiClient) doSigned(req *http.Request, payload []byte, signature string) (int, error) {
-	req.Body = io.NopCloser(bytes.NewReader(payload))
-	req.ContentLength = int64(len(payload))
+func (c *apiClient) doSigned(ctx context.Context, path string, payload []byte, signature string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(payload))
+	if err != nil {
+		return 0, fmt.Errorf("POST %s: %w", path, err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Stripe-Signature", signature)
 	resp, err := c.hc.Do(req)

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/taxflow/taxflow/internal/bench/bare"
+	"github.com/taxflow/taxflow/internal/testenv"
 )
 
 // bareRun is the reference workload running: the reference worker process (package bare,
@@ -31,7 +32,7 @@ type bareRun struct {
 }
 
 func (p *platform) startBare(ctx context.Context, name string) (*bareRun, error) {
-	b := &bareRun{p: p, taskQueue: "bench-bare-" + name + "-" + randomHex(4)}
+	b := &bareRun{p: p, taskQueue: "bench-bare-" + name + "-" + testenv.RandomHex(4)}
 	var err error
 	b.proc, err = startProcess("bare-"+name, p.bareBin, p.logDir, []string{
 		"TEMPORAL_ADDRESS=" + p.temporalAddr, "TEMPORAL_NAMESPACE=default", "BENCH_TASK_QUEUE=" + b.taskQueue,

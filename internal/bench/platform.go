@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +20,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/taxflow/taxflow/internal/devenv"
 	"github.com/taxflow/taxflow/internal/testenv"
 )
 
@@ -66,7 +65,7 @@ func newPlatform(ctx context.Context, opts Options, prog *progress) (_ *platform
 		return nil, err
 	}
 	p.secretKey, p.codecKey = newKeyring("bench"), newKeyring("bench")
-	p.token = "tf_bench_" + randomHex(16)
+	p.token = "tf_bench_" + testenv.RandomHex(16)
 
 	prog.logf("setup", "starting the Temporal dev server (%s)", testenv.TemporalPath())
 	logFile, err := os.Create(filepath.Join(p.logDir, "temporal.log"))
@@ -120,22 +119,13 @@ func (p *platform) build(ctx context.Context) error {
 
 // newDatabase creates an empty database on the PostgreSQL server; close drops it.
 func (p *platform) newDatabase(ctx context.Context) (string, error) {
-	conn, err := pgx.Connect(ctx, p.adminURL)
+	name := "taxflow_bench_" + testenv.RandomHex(6)
+	u, err := devenv.EnsureDatabase(ctx, p.adminURL, name)
 	if err != nil {
-		return "", fmt.Errorf("PostgreSQL is not reachable (run through `make bench`, whose devpg provides it): %w", err)
-	}
-	defer conn.Close(ctx)
-	name := "taxflow_bench_" + randomHex(6)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("create database: %w", err)
+		return "", fmt.Errorf("create database %s (PostgreSQL must be reachable: run through `make bench`, whose devpg provides it): %w", name, err)
 	}
 	p.databases = append(p.databases, name)
-	u, err := url.Parse(p.adminURL)
-	if err != nil {
-		return "", fmt.Errorf("admin URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
+	return u, nil
 }
 
 // close stops every stack and the Temporal server, drops the databases and removes the
@@ -194,14 +184,6 @@ func newKeyring(id string) string {
 		panic(err)
 	}
 	return id + ":" + base64.StdEncoding.EncodeToString(raw)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // closeStack stops a stack before the end of the run.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/taxflow/taxflow/internal/testenv"
 	"github.com/taxflow/taxflow/workflows"
 )
 
@@ -68,7 +69,7 @@ func (r *runner) runCost(ctx context.Context) error {
 	res.Small, res.SmallMax = medianCost(small), maxCost(small)
 
 	// One invoice of 2,000 lines.
-	id := "cost-large-" + randomHex(3)
+	id := "cost-large-" + testenv.RandomHex(3)
 	am, sm := s.anrok.mark(), s.stripe.mark()
 	start := time.Now()
 	if _, err := s.api.do(ctx, http.MethodPost, "/v1/invoices", invoiceBody(id, s.customers[0], largeLines), nil); err != nil {

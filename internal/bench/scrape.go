@@ -22,6 +22,9 @@ func scrape(ctx context.Context, opsURL, metric string) (map[string]float64, err
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: %s answered %s", opsURL, resp.Status)
+	}
 	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)

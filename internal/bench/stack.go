@@ -14,6 +14,7 @@ import (
 	"github.com/taxflow/taxflow/internal/anroksim"
 	"github.com/taxflow/taxflow/internal/devenv"
 	"github.com/taxflow/taxflow/internal/stripesim"
+	"github.com/taxflow/taxflow/internal/testenv"
 )
 
 // stackConfig says how a stack is limited.
@@ -66,7 +67,7 @@ const (
 
 // newStack starts a stack and loads its configuration.
 func (p *platform) newStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
-	s := &stack{cfg: cfg, p: p, taskQueue: "bench-" + cfg.name + "-" + randomHex(4)}
+	s := &stack{cfg: cfg, p: p, taskQueue: "bench-" + cfg.name + "-" + testenv.RandomHex(4)}
 	p.stacks = append(p.stacks, s)
 	defer func() {
 		if err != nil {
@@ -84,8 +85,8 @@ func (p *platform) newStack(ctx context.Context, cfg stackConfig) (_ *stack, err
 	if s.stripe, err = startSimulator("stripe", s.stripeSim); err != nil {
 		return nil, err
 	}
-	s.stripeKey, s.anrokKey = "sk_test_bench_"+randomHex(6), "sbench/sabench/secret."+randomHex(6)
-	s.webhookSecret = "whsec_bench_" + randomHex(12)
+	s.stripeKey, s.anrokKey = "sk_test_bench_"+testenv.RandomHex(6), "sbench/sabench/secret."+testenv.RandomHex(6)
+	s.webhookSecret = "whsec_bench_" + testenv.RandomHex(12)
 	if err := s.startProcesses(ctx); err != nil {
 		return nil, err
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/taxflow/taxflow/internal/testenv"
 )
 
 // paidWebhookLatency pays an invoice in the Stripe simulator, then sends taxflow Stripe's
@@ -28,7 +29,7 @@ func (s *stack) paidWebhookLatency(ctx context.Context, invoiceID string) (time.
 		return 0, fmt.Errorf("pay %s in the Stripe simulator: %w", *stripeID, err)
 	}
 	payload, err := json.Marshal(map[string]any{
-		"id": "evt_bench_" + randomHex(8), "object": "event", "api_version": stripe.APIVersion,
+		"id": "evt_bench_" + testenv.RandomHex(8), "object": "event", "api_version": stripe.APIVersion,
 		"created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1, "type": "invoice.paid",
 		"data": map[string]any{"object": map[string]any{"id": *stripeID, "object": "invoice", "status": "paid"}},
 	})
@@ -36,12 +37,8 @@ func (s *stack) paidWebhookLatency(ctx context.Context, invoiceID string) (time.
 		return 0, fmt.Errorf("encode the event: %w", err)
 	}
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: s.webhookSecret, Timestamp: time.Now()})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiURL+"/v1/webhooks/stripe/"+stripeAccountID, nil)
-	if err != nil {
-		return 0, fmt.Errorf("webhook: %w", err)
-	}
 	start := time.Now()
-	if _, err := s.api.doSigned(req, payload, signed.Header); err != nil {
+	if _, err := s.api.doSigned(ctx, "/v1/webhooks/stripe/"+stripeAccountID, payload, signed.Header); err != nil {
 		return 0, err
 	}
 	deadline := start.Add(30 * time.Second)
@@ -53,6 +50,10 @@ func (s *stack) paidWebhookLatency(ctx context.Context, invoiceID string) (time.
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("%s not paid 30s after invoice.paid (status %q, %v)", invoiceID, v.Status, err)
 		}
-		time.Sleep(2 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
 }

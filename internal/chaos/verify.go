@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/taxflow/taxflow/internal/anroksim"
+	"github.com/taxflow/taxflow/internal/billing/stripebilling"
+	"github.com/taxflow/taxflow/internal/demo"
 	"github.com/taxflow/taxflow/internal/stripesim"
 )
 
@@ -20,7 +22,7 @@ type expectation struct {
 
 // transactionPrefix is the demo Anrok connection's prefix: the invoice's transaction is
 // the prefix and its id.
-const transactionPrefix = "taxflow-demo:"
+const transactionPrefix = demo.TransactionPrefix
 
 // verify checks the outcome against the simulators' own state, and taxflow's list for the
 // status of each invoice: every invoice posted is known to taxflow and final (finalized,
@@ -38,7 +40,7 @@ func verify(ctx context.Context, api *apiClient, sims *simulators, wf *workflowI
 	stripeByInvoice := map[string][]stripesim.Invoice{}
 	for _, inv := range sims.stripe.Invoices() {
 		sum.StripeInvoices++
-		stripeByInvoice[inv.Metadata["taxflow_invoice_id"]] = append(stripeByInvoice[inv.Metadata["taxflow_invoice_id"]], inv)
+		stripeByInvoice[inv.Metadata[stripebilling.MetadataInvoiceID]] = append(stripeByInvoice[inv.Metadata[stripebilling.MetadataInvoiceID]], inv)
 	}
 	anrok := map[string]anroksim.Transaction{}
 	for _, tx := range sims.anrok.Transactions() {
@@ -121,7 +123,7 @@ func checkFinalized(w expectation, inv invoiceSummary, stripeInvs []stripesim.In
 	if w.LineIDs != nil {
 		seen := map[string]int{}
 		for _, l := range si.Lines {
-			seen[l.Metadata["taxflow_line_id"]]++
+			seen[l.Metadata[stripebilling.MetadataLineID]]++
 		}
 		for _, id := range w.LineIDs {
 			if seen[id] != 1 {

@@ -49,10 +49,13 @@ type Result struct {
 	Invoices []Invoice
 }
 
-// StripeAccountID and AnrokConnectionID are the demo's configuration ids.
+// StripeAccountID and AnrokConnectionID are the demo's configuration ids;
+// TransactionPrefix is its Anrok connection's prefix (an invoice's Anrok transaction is the
+// prefix and the invoice id).
 const (
 	StripeAccountID   = "stripe-demo"
 	AnrokConnectionID = "anrok-demo"
+	TransactionPrefix = "taxflow-demo:"
 )
 
 type customer struct {
@@ -126,7 +129,7 @@ func Load(ctx context.Context, o Options) (Result, error) {
 	}
 	anrokConn := map[string]any{
 		"name": "Demo Anrok sandbox", "api_key": o.AnrokKey, "environment": "sandbox",
-		"accounting_time_zone": "America/New_York", "transaction_prefix": "taxflow-demo:", "default": true,
+		"accounting_time_zone": "America/New_York", "transaction_prefix": TransactionPrefix, "default": true,
 	}
 	if o.AnrokBaseURL != "" {
 		anrokConn["base_url"] = o.AnrokBaseURL

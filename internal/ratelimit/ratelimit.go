@@ -199,14 +199,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Transport limits every request through next to key's rate (read per request, so a new
-// limit applies at once) and marks the request's Tracker before it leaves.
-func (l *Limiter) Transport(next http.RoundTripper, key string, perSecond func() int) http.RoundTripper {
+// Transport limits every request through next to key's rate and marks the request's
+// Tracker before it leaves. (A changed limit applies through a new client: taxflow builds
+// its provider clients from the account's row.)
+func (l *Limiter) Transport(next http.RoundTripper, key string, perSecond int) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
-		if err := l.Wait(req.Context(), key, perSecond()); err != nil {
+		if err := l.Wait(req.Context(), key, perSecond); err != nil {
 			if req.Body != nil {
 				_ = req.Body.Close()
 			}
@@ -218,7 +219,7 @@ func (l *Limiter) Transport(next http.RoundTripper, key string, perSecond func()
 }
 
 // Client returns a copy of c whose requests are limited to key's rate.
-func (l *Limiter) Client(c *http.Client, key string, perSecond func() int) *http.Client {
+func (l *Limiter) Client(c *http.Client, key string, perSecond int) *http.Client {
 	out := *c
 	out.Transport = l.Transport(c.Transport, key, perSecond)
 	return &out

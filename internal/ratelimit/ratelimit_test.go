@@ -78,7 +78,7 @@ func TestTwoProcessesTogetherStayUnderTheLimit(t *testing.T) {
 	start := time.Now()
 	for _, st := range stores {
 		l := &ratelimit.Limiter{Slots: st.Queries}
-		client := l.Client(&http.Client{Timeout: 30 * time.Second}, "anrok/conn-1", func() int { return perSecond })
+		client := l.Client(&http.Client{Timeout: 30 * time.Second}, "anrok/conn-1", perSecond)
 		for c := 0; c < callers; c++ {
 			wg.Add(1)
 			go func() {
@@ -167,7 +167,7 @@ func TestBacklogDefersWithoutSendingAnything(t *testing.T) {
 	if granted < 5 {
 		t.Fatalf("only %d callers got a slot before the backlog was full", granted)
 	}
-	client := l.Client(&http.Client{}, "stripe/acct", func() int { return perSecond })
+	client := l.Client(&http.Client{}, "stripe/acct", perSecond)
 	tctx, tracker := ratelimit.WithTracker(ctx)
 	req, _ := http.NewRequestWithContext(tctx, http.MethodGet, srv.URL, nil)
 	_, err := client.Do(req)
@@ -181,7 +181,7 @@ func TestBacklogDefersWithoutSendingAnything(t *testing.T) {
 	l2 := &ratelimit.Limiter{Slots: st.Queries}
 	tctx, tracker = ratelimit.WithTracker(ctx)
 	req, _ = http.NewRequestWithContext(tctx, http.MethodGet, srv.URL, nil)
-	resp, err := l2.Client(&http.Client{}, "stripe/other", func() int { return perSecond }).Do(req)
+	resp, err := l2.Client(&http.Client{}, "stripe/other", perSecond).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

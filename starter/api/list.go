@@ -9,14 +9,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taxflow/taxflow/internal/invoicing"
 	"github.com/taxflow/taxflow/internal/store/sqldb"
 )
 
 // The values GET /v1/invoices filters on.
 var (
-	invoiceStatuses = []string{"received", "draft", "finalized", "paid", "void", "uncollectible", "failed", "skipped"}
-	taxStatuses     = []string{"pending", "calculated", "committed", "failed", "voided", "negated", "not_applicable"}
+	invoiceStatuses = names(invoicing.StatusReceived, invoicing.StatusDraft, invoicing.StatusFinalized, invoicing.StatusPaid,
+		invoicing.StatusVoid, invoicing.StatusUncollectible, invoicing.StatusFailed, invoicing.StatusSkipped)
+	taxStatuses = names(invoicing.TaxPending, invoicing.TaxCalculated, invoicing.TaxCommitted, invoicing.TaxFailed,
+		invoicing.TaxVoided, invoicing.TaxNegated, invoicing.TaxNotApplicable)
 )
+
+func names[T ~string](vs ...T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 // Page sizes of GET /v1/invoices.
 const (
