@@ -40,13 +40,6 @@ func providerCall(ctx context.Context, in InvoiceRef) billing.Call {
 	return billing.Call{InvoiceID: in.InvoiceID, Attempt: fmt.Sprintf("r%da%d", in.Retry, n), Retried: in.Retry > 0 || earlierAttemptMayHaveSent(ctx)}
 }
 
-func (a *Activities) setStep(ctx context.Context, invoiceID string, step invoicing.Step) error {
-	if err := a.Store.SetInvoiceStep(ctx, sqldb.SetInvoiceStepParams{ID: invoiceID, Step: string(step)}); err != nil {
-		return fmt.Errorf("record step: %w", err)
-	}
-	return nil
-}
-
 // CheckResult is what the workflow needs to know to run the invoice.
 type CheckResult struct {
 	CustomerID        string `json:",omitempty"`
@@ -96,9 +89,6 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 				strings.Join(mapping.Unmapped, ", "), b.Anrok.ID))
 	}
 	q := a.Store.Queries
-	if err := q.SetInvoiceAnrokConnection(ctx, sqldb.SetInvoiceAnrokConnectionParams{ID: in.InvoiceID, AnrokConnectionID: &b.Anrok.ID}); err != nil {
-		return CheckResult{}, fmt.Errorf("record connection: %w", err)
-	}
 	// Until the Stripe draft exists, the invoice follows its billing configuration to the
 	// Stripe account the configuration names today (with the customer id it names there).
 	if b.Invoice.StripeInvoiceID == nil && b.Billing.StripeAccountID != b.Invoice.StripeAccountID {
@@ -112,8 +102,8 @@ func (a *Activities) checkInvoice(ctx context.Context, in InvoiceRef) (CheckResu
 			return CheckResult{}, err
 		}
 	}
-	if err := a.setStep(ctx, in.InvoiceID, invoicing.StepDraft); err != nil {
-		return CheckResult{}, err
+	if err := q.SetInvoiceChecked(ctx, sqldb.SetInvoiceCheckedParams{ID: in.InvoiceID, AnrokConnectionID: &b.Anrok.ID, Step: string(invoicing.StepDraft)}); err != nil {
+		return CheckResult{}, fmt.Errorf("record connection: %w", err)
 	}
 	if len(mapping.Fallback) > 0 {
 		a.logger(ctx).Info("products use the connection's fallback Anrok product", "products", mapping.Fallback)
@@ -195,11 +185,8 @@ func (a *Activities) createStripeDraft(ctx context.Context, in InvoiceRef) (Draf
 	if err != nil {
 		return DraftResult{}, err
 	}
-	if err := a.Store.SetStripeInvoice(ctx, sqldb.SetStripeInvoiceParams{ID: in.InvoiceID, StripeInvoiceID: &inv.ID}); err != nil {
+	if err := a.Store.SetStripeInvoice(ctx, sqldb.SetStripeInvoiceParams{ID: in.InvoiceID, StripeInvoiceID: &inv.ID, Step: string(invoicing.StepTax)}); err != nil {
 		return DraftResult{}, fmt.Errorf("record stripe invoice %s: %w", inv.ID, err)
-	}
-	if err := a.setStep(ctx, in.InvoiceID, invoicing.StepTax); err != nil {
-		return DraftResult{}, err
 	}
 	return DraftResult{StripeInvoiceID: inv.ID, Fresh: len(inv.Lines) == 0 && inv.Status == "draft"}, nil
 }
@@ -370,13 +357,10 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 			// retry calculates again; a late answer must not overwrite the failure.
 			return nil
 		}
-		if err := q.SetInvoiceStep(ctx, sqldb.SetInvoiceStepParams{ID: b.Invoice.ID, Step: string(next)}); err != nil {
-			return err
-		}
-		var txID *string
+		var txID, txStatus *string
 		var txVersion *int64
 		if res.TransactionID != "" {
-			txID, txVersion = &res.TransactionID, &res.TransactionVersion
+			txID, txVersion, txStatus = &res.TransactionID, &res.TransactionVersion, ptr("committed")
 		}
 		if err := q.UpsertTaxResult(ctx, sqldb.UpsertTaxResultParams{
 			InvoiceID: b.Invoice.ID, Kind: kind, Engine: engine, TaxAmount: res.Tax,
@@ -393,16 +377,10 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 		if err := q.SetLineTaxes(ctx, sqldb.SetLineTaxesParams{InvoiceID: b.Invoice.ID, LineIds: lineIDs, Taxes: taxes}); err != nil {
 			return err
 		}
-		if err := q.SetInvoiceTax(ctx, sqldb.SetInvoiceTaxParams{ID: b.Invoice.ID, Tax: res.Tax, ExclusiveTax: exclusiveTax, TaxStatus: string(status)}); err != nil {
-			return err
-		}
-		if txID != nil {
-			st := "committed"
-			return q.SetAnrokTransaction(ctx, sqldb.SetAnrokTransactionParams{
-				ID: b.Invoice.ID, AnrokTransactionID: txID, AnrokTransactionVersion: txVersion, AnrokTransactionStatus: &st,
-			})
-		}
-		return nil
+		return q.SetInvoiceTaxResult(ctx, sqldb.SetInvoiceTaxResultParams{
+			ID: b.Invoice.ID, Tax: res.Tax, ExclusiveTax: exclusiveTax, TaxStatus: string(status), Step: string(next),
+			AnrokTransactionID: txID, AnrokTransactionVersion: txVersion, AnrokTransactionStatus: txStatus,
+		})
 	})
 }
 
@@ -465,10 +443,8 @@ func (a *Activities) writeDraftLines(ctx context.Context, in LinesInput) (LinesR
 	if err := a.saveStripeLineIDs(ctx, b.Invoice.ID, inv); err != nil {
 		return LinesResult{}, err
 	}
-	if err := a.Store.SetDraftTaxFingerprint(ctx, sqldb.SetDraftTaxFingerprintParams{ID: b.Invoice.ID, Fingerprint: ptr(taxFingerprint(lines))}); err != nil {
-		return LinesResult{}, err
-	}
-	if err := a.Store.SetInvoiceProgress(ctx, sqldb.SetInvoiceProgressParams{ID: b.Invoice.ID, Step: string(invoicing.StepCommit), Status: string(invoicing.StatusDraft)}); err != nil {
+	if err := a.Store.SetDraftLinesWritten(ctx, sqldb.SetDraftLinesWrittenParams{ID: b.Invoice.ID, Fingerprint: ptr(taxFingerprint(lines)),
+		Step: string(invoicing.StepCommit), Status: string(invoicing.StatusDraft)}); err != nil {
 		return LinesResult{}, err
 	}
 	return LinesResult{StripeTax: inv.Tax, StripeTotal: inv.Total}, nil

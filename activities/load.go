@@ -27,48 +27,32 @@ type invoiceBundle struct {
 
 // loadInvoice loads an invoice. With resolveConnection it picks the Anrok connection from
 // the current configuration (the check step: a retry uses today's configuration); otherwise
-// it uses the connection the invoice was checked with.
+// it uses the connection the invoice was checked with. Every activity calls it, so it reads
+// in three round trips: the invoice with its customer, Stripe account and billing
+// configuration; the lines with their products; the Anrok connection.
 func (a *Activities) loadInvoice(ctx context.Context, invoiceID string, resolveConnection bool) (*invoiceBundle, error) {
 	q := a.Store.Queries
-	inv, err := q.GetInvoice(ctx, invoiceID)
+	row, err := q.GetInvoiceBundle(ctx, invoiceID)
 	if err != nil {
 		if store.IsNotFound(err) {
-			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, "invoice_missing",
-				fmt.Sprintf("invoice %s is not in the database", invoiceID))
+			return nil, a.whyNoBundle(ctx, invoiceID)
 		}
 		return nil, fmt.Errorf("load invoice %s: %w", invoiceID, err)
 	}
-	b := &invoiceBundle{Invoice: inv, Products: map[string]sqldb.Product{}}
-	if b.Lines, err = q.ListInvoiceLines(ctx, invoiceID); err != nil {
+	inv := row.Invoice
+	b := &invoiceBundle{Invoice: inv, Customer: row.Customer, StripeAccount: row.StripeAccount,
+		Billing: row.BillingConfiguration, Products: map[string]sqldb.Product{}}
+	lines, err := q.ListInvoiceLinesWithProducts(ctx, invoiceID)
+	if err != nil {
 		return nil, fmt.Errorf("load lines of %s: %w", invoiceID, err)
 	}
-	if b.Customer, err = q.GetCustomer(ctx, inv.CustomerID); err != nil {
-		return nil, fmt.Errorf("load customer %s: %w", inv.CustomerID, err)
-	}
-	ids := make([]string, 0, len(b.Lines))
-	for _, l := range b.Lines {
-		ids = append(ids, l.ProductID)
-	}
-	products, err := q.GetProducts(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load products: %w", err)
-	}
-	for _, p := range products {
-		b.Products[p.ID] = p
-	}
-	if b.StripeAccount, err = q.GetStripeAccount(ctx, inv.StripeAccountID); err != nil {
-		return nil, fmt.Errorf("load stripe account %s: %w", inv.StripeAccountID, err)
+	b.Lines = make([]sqldb.InvoiceLine, 0, len(lines))
+	for _, l := range lines {
+		b.Lines = append(b.Lines, l.InvoiceLine)
+		b.Products[l.Product.ID] = l.Product
 	}
 	if b.Settings, err = invoicing.ParseStripeSettings(b.StripeAccount.Settings); err != nil {
 		return nil, corrupt("settings of Stripe account "+b.StripeAccount.ID, err)
-	}
-	b.Billing, err = q.GetBillingConfiguration(ctx, sqldb.GetBillingConfigurationParams{CustomerID: inv.CustomerID, ID: inv.BillingConfigurationID})
-	if err != nil {
-		if store.IsNotFound(err) {
-			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeBillingConfigMissing,
-				fmt.Sprintf("customer %s no longer has billing configuration %q: add it back with PUT /v1/customers/%s", inv.CustomerID, inv.BillingConfigurationID, inv.CustomerID))
-		}
-		return nil, fmt.Errorf("load billing configuration: %w", err)
 	}
 	// The connection: the one the invoice was checked with, else the customer's, else the
 	// default one.
@@ -123,4 +107,28 @@ func (b *invoiceBundle) taxIDs() ([]tax.TaxID, error) {
 func corrupt(what string, err error) error {
 	return &failure.Error{Provider: failure.ProviderTaxflow, Class: failure.NeedsPerson, Code: "stored_data_unreadable",
 		Message: what + " cannot be read: put the record again through the API", Err: err}
+}
+
+// whyNoBundle says which of an invoice's records GetInvoiceBundle found missing. Only the
+// invoice and its billing configuration can go (the others are referenced by foreign keys).
+func (a *Activities) whyNoBundle(ctx context.Context, invoiceID string) error {
+	q := a.Store.Queries
+	inv, err := q.GetInvoice(ctx, invoiceID)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return failure.NeedsPersonError(failure.ProviderTaxflow, "invoice_missing",
+				fmt.Sprintf("invoice %s is not in the database", invoiceID))
+		}
+		return fmt.Errorf("load invoice %s: %w", invoiceID, err)
+	}
+	_, err = q.GetBillingConfiguration(ctx, sqldb.GetBillingConfigurationParams{CustomerID: inv.CustomerID, ID: inv.BillingConfigurationID})
+	switch {
+	case store.IsNotFound(err):
+		return failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeBillingConfigMissing,
+			fmt.Sprintf("customer %s no longer has billing configuration %q: add it back with PUT /v1/customers/%s", inv.CustomerID, inv.BillingConfigurationID, inv.CustomerID))
+	case err != nil:
+		return fmt.Errorf("load billing configuration: %w", err)
+	}
+	// Present a moment ago, or deleted and put back since: the next attempt reads it again.
+	return fmt.Errorf("invoice %s: its records changed while they were read", invoiceID)
 }

@@ -16,6 +16,25 @@ VALUES (@invoice_id, @id, @position, @product_id, @description, @quantity, @unit
 -- name: GetInvoice :one
 SELECT * FROM invoices WHERE id = @id;
 
+-- name: GetInvoiceBundle :one
+-- An invoice with its customer, Stripe account and billing configuration in one round trip
+-- (every activity reads them). No row when any is missing: the caller then finds out which.
+SELECT sqlc.embed(i), sqlc.embed(c), sqlc.embed(s), sqlc.embed(b)
+FROM invoices i
+JOIN customers c ON c.id = i.customer_id
+JOIN stripe_accounts s ON s.id = i.stripe_account_id
+JOIN billing_configurations b ON b.customer_id = i.customer_id AND b.id = i.billing_configuration_id
+WHERE i.id = @id;
+
+-- name: ListInvoiceLinesWithProducts :many
+-- An invoice's lines in order, each with its product (invoice_lines.product_id references
+-- products, so every line has one).
+SELECT sqlc.embed(l), sqlc.embed(p)
+FROM invoice_lines l
+JOIN products p ON p.id = l.product_id
+WHERE l.invoice_id = @invoice_id
+ORDER BY l.position;
+
 -- name: GetInvoiceForUpdate :one
 SELECT * FROM invoices WHERE id = @id FOR UPDATE;
 
@@ -38,11 +57,13 @@ UPDATE invoices SET step = @step, status = @status, updated_at = now() WHERE id 
 -- name: SetInvoiceTaxStatus :exec
 UPDATE invoices SET tax_status = @tax_status, updated_at = now() WHERE id = @id;
 
--- name: SetInvoiceAnrokConnection :exec
-UPDATE invoices SET anrok_connection_id = @anrok_connection_id, updated_at = now() WHERE id = @id;
+-- name: SetInvoiceChecked :exec
+-- The check step's outcome: the connection the invoice will use, and the next step.
+UPDATE invoices SET anrok_connection_id = @anrok_connection_id, step = @step, updated_at = now() WHERE id = @id;
 
 -- name: SetStripeInvoice :exec
-UPDATE invoices SET stripe_invoice_id = @stripe_invoice_id, updated_at = now() WHERE id = @id;
+-- The Stripe draft's id, and the next step.
+UPDATE invoices SET stripe_invoice_id = @stripe_invoice_id, step = @step, updated_at = now() WHERE id = @id;
 
 -- name: UpsertTaxResult :exec
 INSERT INTO tax_results (invoice_id, kind, engine, tax_amount, pre_tax_amount, transaction_id, transaction_version, calculated_at)
@@ -73,10 +94,14 @@ SELECT * FROM line_tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
 UPDATE invoices SET tax = @tax, total = subtotal + @exclusive_tax::bigint, tax_status = @tax_status, updated_at = now()
 WHERE id = @id;
 
--- name: SetAnrokTransaction :exec
-UPDATE invoices SET anrok_transaction_id = @anrok_transaction_id,
-    anrok_transaction_version = @anrok_transaction_version,
-    anrok_transaction_status = @anrok_transaction_status,
+-- name: SetInvoiceTaxResult :exec
+-- A tax answer saved: tax and total (total = subtotal + the tax not already included in
+-- line amounts), tax status, the next step, and the Anrok transaction when the answer
+-- committed one (NULL keeps what is recorded).
+UPDATE invoices SET tax = @tax, total = subtotal + @exclusive_tax::bigint, tax_status = @tax_status, step = @step,
+    anrok_transaction_id = coalesce(sqlc.narg(anrok_transaction_id), anrok_transaction_id),
+    anrok_transaction_version = coalesce(sqlc.narg(anrok_transaction_version), anrok_transaction_version),
+    anrok_transaction_status = coalesce(sqlc.narg(anrok_transaction_status), anrok_transaction_status),
     updated_at = now()
 WHERE id = @id;
 
@@ -119,11 +144,14 @@ WHERE id = @id;
 UPDATE invoices SET anrok_transaction_status = @anrok_transaction_status, tax_status = @tax_status, updated_at = now()
 WHERE id = @id;
 
--- name: SetInvoiceStep :exec
-UPDATE invoices SET step = @step, updated_at = now() WHERE id = @id;
-
 -- name: SetDraftTaxFingerprint :exec
 UPDATE invoices SET stripe_draft_tax_fingerprint = @fingerprint, updated_at = now() WHERE id = @id;
+
+-- name: SetDraftLinesWritten :exec
+-- The draft's lines are written: the tax they carry (its fingerprint), the next step and
+-- the status.
+UPDATE invoices SET stripe_draft_tax_fingerprint = @fingerprint, step = @step, status = @status, updated_at = now()
+WHERE id = @id;
 
 -- name: SetInvoiceStripeAccount :exec
 UPDATE invoices SET stripe_account_id = @stripe_account_id, updated_at = now()

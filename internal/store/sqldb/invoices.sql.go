@@ -111,6 +111,89 @@ func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 	return i, err
 }
 
+const getInvoiceBundle = `-- name: GetInvoiceBundle :one
+SELECT i.id, i.customer_id, i.currency, i.issued_at, i.period_start, i.period_end, i.billing_configuration_id, i.stripe_account_id, i.anrok_connection_id, i.metadata, i.request_hash, i.status, i.tax_status, i.step, i.subtotal, i.tax, i.total, i.stripe_invoice_id, i.stripe_invoice_number, i.stripe_finalized_at, i.external_status, i.anrok_transaction_id, i.anrok_transaction_version, i.anrok_transaction_status, i.workflow_id, i.workflow_started_at, i.created_at, i.updated_at, i.stripe_draft_tax_fingerprint, i.dispute_status, i.dispute_id, c.id, c.name, c.email, c.billing_address, c.shipping_address, c.tax_ids, c.anrok_customer_id, c.anrok_connection_id, c.created_at, c.updated_at, s.id, s.alias, s.api_key_sealed, s.api_key_hint, s.webhook_secret_sealed, s.base_url, s.settings, s.created_at, s.updated_at, s.requests_per_second, b.customer_id, b.id, b.stripe_account_id, b.stripe_customer_id, b.collection_method, b.created_at
+FROM invoices i
+JOIN customers c ON c.id = i.customer_id
+JOIN stripe_accounts s ON s.id = i.stripe_account_id
+JOIN billing_configurations b ON b.customer_id = i.customer_id AND b.id = i.billing_configuration_id
+WHERE i.id = $1
+`
+
+type GetInvoiceBundleRow struct {
+	Invoice              Invoice
+	Customer             Customer
+	StripeAccount        StripeAccount
+	BillingConfiguration BillingConfiguration
+}
+
+// An invoice with its customer, Stripe account and billing configuration in one round trip
+// (every activity reads them). No row when any is missing: the caller then finds out which.
+func (q *Queries) GetInvoiceBundle(ctx context.Context, id string) (GetInvoiceBundleRow, error) {
+	row := q.db.QueryRow(ctx, getInvoiceBundle, id)
+	var i GetInvoiceBundleRow
+	err := row.Scan(
+		&i.Invoice.ID,
+		&i.Invoice.CustomerID,
+		&i.Invoice.Currency,
+		&i.Invoice.IssuedAt,
+		&i.Invoice.PeriodStart,
+		&i.Invoice.PeriodEnd,
+		&i.Invoice.BillingConfigurationID,
+		&i.Invoice.StripeAccountID,
+		&i.Invoice.AnrokConnectionID,
+		&i.Invoice.Metadata,
+		&i.Invoice.RequestHash,
+		&i.Invoice.Status,
+		&i.Invoice.TaxStatus,
+		&i.Invoice.Step,
+		&i.Invoice.Subtotal,
+		&i.Invoice.Tax,
+		&i.Invoice.Total,
+		&i.Invoice.StripeInvoiceID,
+		&i.Invoice.StripeInvoiceNumber,
+		&i.Invoice.StripeFinalizedAt,
+		&i.Invoice.ExternalStatus,
+		&i.Invoice.AnrokTransactionID,
+		&i.Invoice.AnrokTransactionVersion,
+		&i.Invoice.AnrokTransactionStatus,
+		&i.Invoice.WorkflowID,
+		&i.Invoice.WorkflowStartedAt,
+		&i.Invoice.CreatedAt,
+		&i.Invoice.UpdatedAt,
+		&i.Invoice.StripeDraftTaxFingerprint,
+		&i.Invoice.DisputeStatus,
+		&i.Invoice.DisputeID,
+		&i.Customer.ID,
+		&i.Customer.Name,
+		&i.Customer.Email,
+		&i.Customer.BillingAddress,
+		&i.Customer.ShippingAddress,
+		&i.Customer.TaxIds,
+		&i.Customer.AnrokCustomerID,
+		&i.Customer.AnrokConnectionID,
+		&i.Customer.CreatedAt,
+		&i.Customer.UpdatedAt,
+		&i.StripeAccount.ID,
+		&i.StripeAccount.Alias,
+		&i.StripeAccount.ApiKeySealed,
+		&i.StripeAccount.ApiKeyHint,
+		&i.StripeAccount.WebhookSecretSealed,
+		&i.StripeAccount.BaseUrl,
+		&i.StripeAccount.Settings,
+		&i.StripeAccount.CreatedAt,
+		&i.StripeAccount.UpdatedAt,
+		&i.StripeAccount.RequestsPerSecond,
+		&i.BillingConfiguration.CustomerID,
+		&i.BillingConfiguration.ID,
+		&i.BillingConfiguration.StripeAccountID,
+		&i.BillingConfiguration.StripeCustomerID,
+		&i.BillingConfiguration.CollectionMethod,
+		&i.BillingConfiguration.CreatedAt,
+	)
+	return i, err
+}
+
 const getInvoiceByStripeID = `-- name: GetInvoiceByStripeID :one
 SELECT id, customer_id, currency, issued_at, period_start, period_end, billing_configuration_id, stripe_account_id, anrok_connection_id, metadata, request_hash, status, tax_status, step, subtotal, tax, total, stripe_invoice_id, stripe_invoice_number, stripe_finalized_at, external_status, anrok_transaction_id, anrok_transaction_version, anrok_transaction_status, workflow_id, workflow_started_at, created_at, updated_at, stripe_draft_tax_fingerprint, dispute_status, dispute_id FROM invoices WHERE stripe_invoice_id = $1
 `
@@ -438,6 +521,60 @@ func (q *Queries) ListInvoiceLines(ctx context.Context, invoiceID string) ([]Inv
 	return items, nil
 }
 
+const listInvoiceLinesWithProducts = `-- name: ListInvoiceLinesWithProducts :many
+SELECT l.invoice_id, l.id, l.position, l.product_id, l.description, l.quantity, l.unit_price, l.amount, l.tax, l.stripe_line_item_id, l.stripe_invoice_item_id, l.tax_inclusive, p.id, p.name, p.stripe_product_id, p.anrok_product_id, p.created_at, p.updated_at
+FROM invoice_lines l
+JOIN products p ON p.id = l.product_id
+WHERE l.invoice_id = $1
+ORDER BY l.position
+`
+
+type ListInvoiceLinesWithProductsRow struct {
+	InvoiceLine InvoiceLine
+	Product     Product
+}
+
+// An invoice's lines in order, each with its product (invoice_lines.product_id references
+// products, so every line has one).
+func (q *Queries) ListInvoiceLinesWithProducts(ctx context.Context, invoiceID string) ([]ListInvoiceLinesWithProductsRow, error) {
+	rows, err := q.db.Query(ctx, listInvoiceLinesWithProducts, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListInvoiceLinesWithProductsRow
+	for rows.Next() {
+		var i ListInvoiceLinesWithProductsRow
+		if err := rows.Scan(
+			&i.InvoiceLine.InvoiceID,
+			&i.InvoiceLine.ID,
+			&i.InvoiceLine.Position,
+			&i.InvoiceLine.ProductID,
+			&i.InvoiceLine.Description,
+			&i.InvoiceLine.Quantity,
+			&i.InvoiceLine.UnitPrice,
+			&i.InvoiceLine.Amount,
+			&i.InvoiceLine.Tax,
+			&i.InvoiceLine.StripeLineItemID,
+			&i.InvoiceLine.StripeInvoiceItemID,
+			&i.InvoiceLine.TaxInclusive,
+			&i.Product.ID,
+			&i.Product.Name,
+			&i.Product.StripeProductID,
+			&i.Product.AnrokProductID,
+			&i.Product.CreatedAt,
+			&i.Product.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listInvoices = `-- name: ListInvoices :many
 SELECT id, customer_id, currency, issued_at, stripe_account_id, status, tax_status, step,
     subtotal, tax, total, stripe_invoice_id, external_status, anrok_transaction_id,
@@ -626,31 +763,6 @@ func (q *Queries) ResolveInvoiceErrors(ctx context.Context, arg ResolveInvoiceEr
 	return err
 }
 
-const setAnrokTransaction = `-- name: SetAnrokTransaction :exec
-UPDATE invoices SET anrok_transaction_id = $1,
-    anrok_transaction_version = $2,
-    anrok_transaction_status = $3,
-    updated_at = now()
-WHERE id = $4
-`
-
-type SetAnrokTransactionParams struct {
-	AnrokTransactionID      *string
-	AnrokTransactionVersion *int64
-	AnrokTransactionStatus  *string
-	ID                      string
-}
-
-func (q *Queries) SetAnrokTransaction(ctx context.Context, arg SetAnrokTransactionParams) error {
-	_, err := q.db.Exec(ctx, setAnrokTransaction,
-		arg.AnrokTransactionID,
-		arg.AnrokTransactionVersion,
-		arg.AnrokTransactionStatus,
-		arg.ID,
-	)
-	return err
-}
-
 const setAnrokTransactionStatus = `-- name: SetAnrokTransactionStatus :exec
 UPDATE invoices SET anrok_transaction_status = $1, tax_status = $2, updated_at = now()
 WHERE id = $3
@@ -664,6 +776,30 @@ type SetAnrokTransactionStatusParams struct {
 
 func (q *Queries) SetAnrokTransactionStatus(ctx context.Context, arg SetAnrokTransactionStatusParams) error {
 	_, err := q.db.Exec(ctx, setAnrokTransactionStatus, arg.AnrokTransactionStatus, arg.TaxStatus, arg.ID)
+	return err
+}
+
+const setDraftLinesWritten = `-- name: SetDraftLinesWritten :exec
+UPDATE invoices SET stripe_draft_tax_fingerprint = $1, step = $2, status = $3, updated_at = now()
+WHERE id = $4
+`
+
+type SetDraftLinesWrittenParams struct {
+	Fingerprint *string
+	Step        string
+	Status      string
+	ID          string
+}
+
+// The draft's lines are written: the tax they carry (its fingerprint), the next step and
+// the status.
+func (q *Queries) SetDraftLinesWritten(ctx context.Context, arg SetDraftLinesWrittenParams) error {
+	_, err := q.db.Exec(ctx, setDraftLinesWritten,
+		arg.Fingerprint,
+		arg.Step,
+		arg.Status,
+		arg.ID,
+	)
 	return err
 }
 
@@ -700,17 +836,19 @@ func (q *Queries) SetExternalStatus(ctx context.Context, arg SetExternalStatusPa
 	return err
 }
 
-const setInvoiceAnrokConnection = `-- name: SetInvoiceAnrokConnection :exec
-UPDATE invoices SET anrok_connection_id = $1, updated_at = now() WHERE id = $2
+const setInvoiceChecked = `-- name: SetInvoiceChecked :exec
+UPDATE invoices SET anrok_connection_id = $1, step = $2, updated_at = now() WHERE id = $3
 `
 
-type SetInvoiceAnrokConnectionParams struct {
+type SetInvoiceCheckedParams struct {
 	AnrokConnectionID *string
+	Step              string
 	ID                string
 }
 
-func (q *Queries) SetInvoiceAnrokConnection(ctx context.Context, arg SetInvoiceAnrokConnectionParams) error {
-	_, err := q.db.Exec(ctx, setInvoiceAnrokConnection, arg.AnrokConnectionID, arg.ID)
+// The check step's outcome: the connection the invoice will use, and the next step.
+func (q *Queries) SetInvoiceChecked(ctx context.Context, arg SetInvoiceCheckedParams) error {
+	_, err := q.db.Exec(ctx, setInvoiceChecked, arg.AnrokConnectionID, arg.Step, arg.ID)
 	return err
 }
 
@@ -789,20 +927,6 @@ func (q *Queries) SetInvoiceSkipped(ctx context.Context, id string) error {
 	return err
 }
 
-const setInvoiceStep = `-- name: SetInvoiceStep :exec
-UPDATE invoices SET step = $1, updated_at = now() WHERE id = $2
-`
-
-type SetInvoiceStepParams struct {
-	Step string
-	ID   string
-}
-
-func (q *Queries) SetInvoiceStep(ctx context.Context, arg SetInvoiceStepParams) error {
-	_, err := q.db.Exec(ctx, setInvoiceStep, arg.Step, arg.ID)
-	return err
-}
-
 const setInvoiceStripeAccount = `-- name: SetInvoiceStripeAccount :exec
 UPDATE invoices SET stripe_account_id = $1, updated_at = now()
 WHERE id = $2 AND stripe_invoice_id IS NULL
@@ -836,6 +960,43 @@ func (q *Queries) SetInvoiceTax(ctx context.Context, arg SetInvoiceTaxParams) er
 		arg.Tax,
 		arg.ExclusiveTax,
 		arg.TaxStatus,
+		arg.ID,
+	)
+	return err
+}
+
+const setInvoiceTaxResult = `-- name: SetInvoiceTaxResult :exec
+UPDATE invoices SET tax = $1, total = subtotal + $2::bigint, tax_status = $3, step = $4,
+    anrok_transaction_id = coalesce($5, anrok_transaction_id),
+    anrok_transaction_version = coalesce($6, anrok_transaction_version),
+    anrok_transaction_status = coalesce($7, anrok_transaction_status),
+    updated_at = now()
+WHERE id = $8
+`
+
+type SetInvoiceTaxResultParams struct {
+	Tax                     int64
+	ExclusiveTax            int64
+	TaxStatus               string
+	Step                    string
+	AnrokTransactionID      *string
+	AnrokTransactionVersion *int64
+	AnrokTransactionStatus  *string
+	ID                      string
+}
+
+// A tax answer saved: tax and total (total = subtotal + the tax not already included in
+// line amounts), tax status, the next step, and the Anrok transaction when the answer
+// committed one (NULL keeps what is recorded).
+func (q *Queries) SetInvoiceTaxResult(ctx context.Context, arg SetInvoiceTaxResultParams) error {
+	_, err := q.db.Exec(ctx, setInvoiceTaxResult,
+		arg.Tax,
+		arg.ExclusiveTax,
+		arg.TaxStatus,
+		arg.Step,
+		arg.AnrokTransactionID,
+		arg.AnrokTransactionVersion,
+		arg.AnrokTransactionStatus,
 		arg.ID,
 	)
 	return err
@@ -906,16 +1067,18 @@ func (q *Queries) SetLinesStripeIDs(ctx context.Context, arg SetLinesStripeIDsPa
 }
 
 const setStripeInvoice = `-- name: SetStripeInvoice :exec
-UPDATE invoices SET stripe_invoice_id = $1, updated_at = now() WHERE id = $2
+UPDATE invoices SET stripe_invoice_id = $1, step = $2, updated_at = now() WHERE id = $3
 `
 
 type SetStripeInvoiceParams struct {
 	StripeInvoiceID *string
+	Step            string
 	ID              string
 }
 
+// The Stripe draft's id, and the next step.
 func (q *Queries) SetStripeInvoice(ctx context.Context, arg SetStripeInvoiceParams) error {
-	_, err := q.db.Exec(ctx, setStripeInvoice, arg.StripeInvoiceID, arg.ID)
+	_, err := q.db.Exec(ctx, setStripeInvoice, arg.StripeInvoiceID, arg.Step, arg.ID)
 	return err
 }
 
