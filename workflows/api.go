@@ -84,7 +84,17 @@ type InvoiceInput struct {
 	WatchUntil time.Time `json:",omitempty"`
 	// ContinueEvery overrides DefaultContinueEvery (tests).
 	ContinueEvery int `json:",omitempty"`
+	// Logic is the version of the workflow's logic the run starts with (of the
+	// "search-attributes" change), set by whatever starts it: StartInvoice, Signal and
+	// continue-as-new pass LatestLogic. Runs started before the field existed carry 0 and
+	// ask workflow.GetVersion, as they did when they were recorded. Carried in the input, the
+	// version costs a new invoice neither the version marker nor the TemporalChangeVersion
+	// search-attribute upsert the SDK writes with it (a visibility write per invoice; issue 7).
+	Logic int `json:",omitempty"`
 }
+
+// LatestLogic is the logic version new runs start with (InvoiceInput.Logic).
+const LatestLogic = int(versionLean)
 
 // InvoiceResult is the workflow's result: ids and totals.
 type InvoiceResult struct {

@@ -34,7 +34,7 @@ func (c Client) StartInvoice(ctx context.Context, invoiceID string) error {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    InitialSearchAttributes(invoiceID),
-	}, InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: c.WatchPeriod, ContinueEvery: c.ContinueEvery})
+	}, InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: c.WatchPeriod, ContinueEvery: c.ContinueEvery, Logic: LatestLogic})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil
@@ -52,7 +52,7 @@ func (c Client) Signal(ctx context.Context, invoiceID, signal string, arg any) e
 		TaskQueue:                c.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: c.WatchPeriod, ContinueEvery: c.ContinueEvery, Resume: true})
+	}, InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: c.WatchPeriod, ContinueEvery: c.ContinueEvery, Resume: true, Logic: LatestLogic})
 	return err
 }
 

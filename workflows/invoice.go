@@ -108,11 +108,26 @@ const (
 	stepDone              invoicing.Step = "done"
 )
 
+// logicVersion is the logic this run follows: the one its input names, else (runs started
+// before InvoiceInput.Logic existed) the one workflow.GetVersion recorded.
+func (w *invoiceWorkflow) logicVersion(ctx workflow.Context) workflow.Version {
+	switch {
+	case w.in.Logic == 0:
+		return workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionLean)
+	case w.in.Logic > LatestLogic || w.in.Logic < 1:
+		// Started by a newer starter than this worker: fail the workflow task (it is retried)
+		// until a worker that knows the logic takes it, as GetVersion does. Deploy workers first.
+		panic(fmt.Sprintf("invoice %s was started with workflow logic %d; this worker knows 1 to %d: deploy the newer worker",
+			w.in.InvoiceID, w.in.Logic, LatestLogic))
+	}
+	return workflow.Version(w.in.Logic)
+}
+
 func (w *invoiceWorkflow) stripeApp() bool { return w.check.TaxMode == invoicing.TaxModeStripeApp }
 
 func (w *invoiceWorkflow) run(ctx workflow.Context) (InvoiceResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, providerCallOptions)
-	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionLean)
+	v := w.logicVersion(ctx)
 	w.searchable, w.lean = v >= 1, v >= versionLean
 	if w.lean {
 		w.published = startedWith(ctx)

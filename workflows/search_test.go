@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/taxflow/taxflow/activities"
 	"github.com/taxflow/taxflow/internal/testenv"
@@ -76,4 +77,48 @@ func TestFailureAndItsRetryArePublished(t *testing.T) {
 		{"InvoiceStatus": "received"}, // and ErrorCode unset, which the mock cannot show
 		{"InvoiceStatus": "finalized", "TaxStatus": "committed"},
 	}, *got)
+}
+
+// A run started with its logic version in the input (as StartInvoice, Signal and
+// continue-as-new start every run) never asks workflow.GetVersion: its history holds no
+// version marker and no TemporalChangeVersion upsert. A run started before the field existed
+// asks, as it did when it was recorded.
+func TestLogicInTheInputSparesTheVersionMarker(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		logic int
+		asks  bool
+	}{
+		{"started with the latest logic", LatestLogic, false},
+		{"started before InvoiceInput.Logic existed", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			happyPath(env)
+			asked := 0
+			env.OnGetVersion(changeSearchAttributes, workflow.DefaultVersion, versionLean).Run(func(mock.Arguments) { asked++ }).Return(versionLean)
+			got := upserts(env)
+			require.NoError(t, env.SetTypedSearchAttributesOnStart(InitialSearchAttributes(invoiceID)))
+			env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: time.Hour, Logic: tc.logic})
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, tc.asks, asked > 0, "GetVersion calls: %d", asked)
+			// Both follow the lean logic: one upsert, when the invoice starts watching.
+			require.Equal(t, []map[string]string{{
+				"StripeAccount": "acct", "InvoiceStatus": "finalized", "TaxStatus": "committed",
+			}}, *got)
+		})
+	}
+}
+
+// A run started with a logic version this worker does not know fails its workflow task
+// (retried until a newer worker takes it) instead of running logic it cannot follow.
+func TestUnknownLogicWaitsForANewerWorker(t *testing.T) {
+	env := newEnv(t)
+	happyPath(env)
+	env.ExecuteWorkflow(InvoiceWorkflowName, InvoiceInput{InvoiceID: invoiceID, WatchPeriod: time.Hour, Logic: LatestLogic + 1})
+	err := env.GetWorkflowError()
+	var panicErr *temporal.PanicError
+	require.ErrorAs(t, err, &panicErr)
+	require.Contains(t, panicErr.Error(), "deploy the newer worker")
+	env.AssertNotCalled(t, "CheckInvoice", mock.Anything, mock.Anything)
 }

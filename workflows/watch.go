@@ -71,7 +71,7 @@ func (w *invoiceWorkflow) watchV1(ctx workflow.Context) (InvoiceResult, error) {
 				}
 				return w.result(), workflow.NewContinueAsNewError(ctx, InvoiceWorkflowName, InvoiceInput{
 					InvoiceID: w.in.InvoiceID, WatchPeriod: w.in.WatchPeriod, Resume: true,
-					WatchUntil: until, ContinueEvery: w.in.ContinueEvery,
+					WatchUntil: until, ContinueEvery: w.in.ContinueEvery, Logic: LatestLogic,
 				})
 			}
 			w.publish(ctx)

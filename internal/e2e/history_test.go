@@ -126,6 +126,17 @@ func TestHistoriesOfEachPathReplay(t *testing.T) {
 	}
 	s.waitFor(left, status("finalized"))
 
+	// New runs carry their logic version in the input (InvoiceInput.Logic): no version
+	// marker, and no TemporalChangeVersion upsert (a visibility write each).
+	for _, e := range s.rawHistory(finalized).GetEvents() {
+		if e.GetEventType() == enums.EVENT_TYPE_MARKER_RECORDED {
+			t.Errorf("event %d: a %s marker in a new invoice's history", e.GetEventId(), e.GetMarkerRecordedEventAttributes().GetMarkerName())
+		}
+		if _, ok := e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()["TemporalChangeVersion"]; ok {
+			t.Errorf("event %d upserts TemporalChangeVersion", e.GetEventId())
+		}
+	}
+
 	dir := t.TempDir()
 	if os.Getenv("TAXFLOW_RECORD_HISTORIES") != "" {
 		dir = filepath.Join(testenv.RepoRoot(), "workflows", workflows.HistoryDir)
