@@ -44,6 +44,10 @@ type Options struct {
 	// DrainCapFactor bounds the drain scenario at this many times its floor (default 3):
 	// a drain still running then is reported as not finished.
 	DrainCapFactor float64
+	// TemporalDevDefaults runs Temporal on the CLI dev server's own dynamic config, including
+	// system.forceSearchAttributesCacheRefreshOnRead=true, which no cluster runs with (see
+	// productionDynamicConfig).
+	TemporalDevDefaults bool
 }
 
 func (o *Options) normalize() error {

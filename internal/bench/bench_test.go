@@ -35,8 +35,13 @@ func TestBenchRunsEveryScenarioAtATinyScale(t *testing.T) {
 	}
 
 	p := res.Platform
-	if p == nil || p.Finalized != p.Invoices || p.Failed != 0 || p.InvoicesPerSecond <= 0 || p.BarePerSecond <= 0 {
+	if p == nil || p.Finalized != p.Invoices || p.Failed != 0 || p.InvoicesPerSecond <= 0 || p.BarePerSecond <= 0 || len(p.Rounds) != bench.PlatformRounds {
 		t.Fatalf("platform: %+v", p)
+	}
+	for _, rr := range p.Rounds {
+		if rr.Invoices <= 0 || rr.InvoicesPerSecond <= 0 || rr.BarePerSecond <= 0 || rr.Ratio <= 0 {
+			t.Errorf("platform round: %+v", rr)
+		}
 	}
 	// The README's calls per invoice of the happy path, counted by the simulators.
 	if p.AnrokCalls.Answered != 2*p.Invoices || p.StripeCalls.Answered != 3*p.Invoices {

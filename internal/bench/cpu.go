@@ -95,6 +95,26 @@ func (s cpuSample) use(later cpuSample) CPUUse {
 	return u
 }
 
+// add combines the CPU of two periods into that of both, each weighted by its length.
+func (u CPUUse) add(v CPUUse) CPUUse {
+	total := u.Seconds + v.Seconds
+	if total <= 0 {
+		return CPUUse{}
+	}
+	avg := func(a, b float64) float64 { return round3((a*u.Seconds + b*v.Seconds) / total) }
+	out := CPUUse{Seconds: round3(total), Machine: avg(u.Machine, v.Machine), Run: avg(u.Run, v.Run),
+		Postgres: avg(u.Postgres, v.Postgres), Others: avg(u.Others, v.Others), ByProcess: map[string]float64{}}
+	for k, a := range u.ByProcess {
+		out.ByProcess[k] = avg(a, v.ByProcess[k])
+	}
+	for k, b := range v.ByProcess {
+		if _, ok := u.ByProcess[k]; !ok {
+			out.ByProcess[k] = avg(0, b)
+		}
+	}
+	return out
+}
+
 type procTimes struct {
 	comm            string
 	ppid            int

@@ -116,9 +116,12 @@ func (r *Results) platformSection() string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n## Where the platform burst went\n\n%d invoices in %.1fs (%.1f/s) against %d bare workflows in %.1fs (%.1f/s). "+
-		"Mean time per call in taxflow's worker (its own /metrics), during the burst:\n\n| what | mean ms | count |\n|---|---|---|\n",
-		p.Invoices, p.InvoiceSeconds, p.InvoicesPerSecond, p.Invoices, p.BareSeconds, p.BarePerSecond)
+	b.WriteString("\n## Where the platform bursts went\n\nEach round: bare workflows started at once, then as many invoices posted at once; the ratio is the median round's.\n\n" +
+		"| round | bare workflows | seconds | workflows/s | invoices | seconds | invoices/s | ratio |\n|---|---|---|---|---|---|---|---|\n")
+	for i, rr := range p.Rounds {
+		fmt.Fprintf(&b, "| %d | %d | %.1f | %.1f | %d | %.1f | %.1f | %.2f |\n", i+1, rr.Invoices, rr.BareSeconds, rr.BarePerSecond, rr.Invoices, rr.InvoiceSeconds, rr.InvoicesPerSecond, rr.Ratio)
+	}
+	b.WriteString("\nMean time per call in taxflow's worker (its own /metrics), over every round:\n\n| what | mean ms | count |\n|---|---|---|\n")
 	rows := func(prefix string, m map[string]MeanMs) {
 		keys := make([]string, 0, len(m))
 		for k := range m {

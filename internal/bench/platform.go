@@ -74,7 +74,11 @@ func newPlatform(ctx context.Context, opts Options, prog *progress) (_ *platform
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	p.temporal, err = testenv.StartTemporal(sctx, logFile)
+	var dynamicConfig []string
+	if !opts.TemporalDevDefaults {
+		dynamicConfig = productionDynamicConfig
+	}
+	p.temporal, err = testenv.StartTemporal(sctx, logFile, dynamicConfig...)
 	if err != nil {
 		return nil, fmt.Errorf("start Temporal: %w", err)
 	}

@@ -128,8 +128,9 @@ func TemporalPath() string { return filepath.Join(RepoRoot(), "bin", "temporal")
 var searchAttributes = []string{"InvoiceId", "CustomerId", "StripeAccount", "InvoiceStatus", "TaxStatus", "ExternalStatus", "ErrorCode"}
 
 // StartTemporal starts a Temporal dev server (in memory, on a free port) from bin/temporal.
-// Call it from TestMain and Stop the server after m.Run.
-func StartTemporal(ctx context.Context, logOutput io.Writer) (*testsuite.DevServer, error) {
+// Call it from TestMain and Stop the server after m.Run. dynamicConfig sets dynamic config
+// values ("key=json-value") over the dev server's defaults.
+func StartTemporal(ctx context.Context, logOutput io.Writer, dynamicConfig ...string) (*testsuite.DevServer, error) {
 	path := TemporalPath()
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("testenv: %s is missing: run `make tools` (it builds the pinned Temporal CLI from source)", path)
@@ -140,6 +141,9 @@ func StartTemporal(ctx context.Context, logOutput io.Writer) (*testsuite.DevServ
 	var args []string
 	for _, name := range searchAttributes {
 		args = append(args, "--search-attribute", name+"=Keyword")
+	}
+	for _, kv := range dynamicConfig {
+		args = append(args, "--dynamic-config-value", kv)
 	}
 	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  path,

@@ -28,11 +28,12 @@ func main() {
 	bin := flag.String("bin", "", "directory of built worker and starter binaries (make build); empty builds them")
 	keepLogs := flag.Bool("keep-logs", false, "keep the processes' logs (their directory is printed)")
 	capFactor := flag.Float64("drain-cap", 3, "stop the drain at this many times its floor and report it unfinished")
+	devDefaults := flag.Bool("temporal-dev-defaults", false, "run Temporal on the CLI dev server's dynamic config as it ships (it re-reads the search-attribute metadata from its database on every use, which no cluster does)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := bench.Options{Scale: *scale, OutDir: *out, BinDir: *bin, KeepLogs: *keepLogs, Progress: os.Stderr, DrainCapFactor: *capFactor}
+	opts := bench.Options{Scale: *scale, OutDir: *out, BinDir: *bin, KeepLogs: *keepLogs, Progress: os.Stderr, DrainCapFactor: *capFactor, TemporalDevDefaults: *devDefaults}
 	if opts.OutDir == "" {
 		opts.OutDir = testenv.RepoRoot() + "/bench"
 	}
