@@ -321,9 +321,7 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 	}
 	// The invoice total adds only the tax not already inside tax-inclusive line amounts.
 	var exclusiveTax int64
-	rows := make([]sqldb.InsertLineTaxResultsParams, 0, len(res.Lines))
-	lineIDs := make([]string, 0, len(res.Lines))
-	taxes := make([]int64, 0, len(res.Lines))
+	rows := sqldb.InsertLineTaxResultsParams{InvoiceID: b.Invoice.ID, Kind: kind}
 	for _, l := range res.Lines {
 		breakdown, err := json.Marshal(l.Breakdown)
 		if err != nil {
@@ -333,12 +331,11 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 		if len(raw) == 0 {
 			raw = json.RawMessage("{}")
 		}
-		rows = append(rows, sqldb.InsertLineTaxResultsParams{
-			InvoiceID: b.Invoice.ID, Kind: kind, LineID: l.LineID, TaxAmount: l.Tax,
-			PreTaxAmount: l.PreTaxAmount, Jurisdictions: breakdown, Raw: raw,
-		})
-		lineIDs = append(lineIDs, l.LineID)
-		taxes = append(taxes, l.Tax)
+		rows.LineIds = append(rows.LineIds, l.LineID)
+		rows.TaxAmounts = append(rows.TaxAmounts, l.Tax)
+		rows.PreTaxAmounts = append(rows.PreTaxAmounts, l.PreTaxAmount.String())
+		rows.Jurisdictions = append(rows.Jurisdictions, string(breakdown))
+		rows.Raws = append(rows.Raws, string(raw))
 		if !inclusive[l.LineID] {
 			exclusiveTax += l.Tax
 		}
@@ -371,10 +368,10 @@ func (a *Activities) saveTaxResult(ctx context.Context, b *invoiceBundle, kind, 
 		if err := q.DeleteLineTaxResults(ctx, sqldb.DeleteLineTaxResultsParams{InvoiceID: b.Invoice.ID, Kind: kind}); err != nil {
 			return err
 		}
-		if _, err := q.InsertLineTaxResults(ctx, rows); err != nil {
+		if err := q.InsertLineTaxResults(ctx, rows); err != nil {
 			return fmt.Errorf("save line tax results: %w", err)
 		}
-		if err := q.SetLineTaxes(ctx, sqldb.SetLineTaxesParams{InvoiceID: b.Invoice.ID, LineIds: lineIDs, Taxes: taxes}); err != nil {
+		if err := q.SetLineTaxes(ctx, sqldb.SetLineTaxesParams{InvoiceID: b.Invoice.ID, LineIds: rows.LineIds, Taxes: rows.TaxAmounts}); err != nil {
 			return err
 		}
 		return q.SetInvoiceTaxResult(ctx, sqldb.SetInvoiceTaxResultParams{

@@ -28,25 +28,30 @@ type invoiceBundle struct {
 // loadInvoice loads an invoice. With resolveConnection it picks the Anrok connection from
 // the current configuration (the check step: a retry uses today's configuration); otherwise
 // it uses the connection the invoice was checked with. Every activity calls it, so it reads
-// in three round trips: the invoice with its customer, Stripe account and billing
-// configuration; the lines with their products; the Anrok connection.
+// in two round trips: the invoice with its customer, Stripe account, billing configuration
+// and connection; then the lines with their products. When the first finds nothing,
+// something is missing, and loadByParts reads record by record to say what.
 func (a *Activities) loadInvoice(ctx context.Context, invoiceID string, resolveConnection bool) (*invoiceBundle, error) {
 	q := a.Store.Queries
-	row, err := q.GetInvoiceBundle(ctx, invoiceID)
-	if err != nil {
-		if store.IsNotFound(err) {
-			return nil, a.whyNoBundle(ctx, invoiceID)
+	var b *invoiceBundle
+	row, err := q.GetInvoiceBundle(ctx, sqldb.GetInvoiceBundleParams{ID: invoiceID, ResolveConnection: resolveConnection})
+	switch {
+	case err == nil:
+		b = &invoiceBundle{Invoice: row.Invoice, Customer: row.Customer, StripeAccount: row.StripeAccount,
+			Billing: row.BillingConfiguration, Anrok: &row.AnrokConnection}
+	case store.IsNotFound(err):
+		if b, err = a.loadByParts(ctx, invoiceID, resolveConnection); err != nil {
+			return nil, err
 		}
+	default:
 		return nil, fmt.Errorf("load invoice %s: %w", invoiceID, err)
 	}
-	inv := row.Invoice
-	b := &invoiceBundle{Invoice: inv, Customer: row.Customer, StripeAccount: row.StripeAccount,
-		Billing: row.BillingConfiguration, Products: map[string]sqldb.Product{}}
 	lines, err := q.ListInvoiceLinesWithProducts(ctx, invoiceID)
 	if err != nil {
 		return nil, fmt.Errorf("load lines of %s: %w", invoiceID, err)
 	}
 	b.Lines = make([]sqldb.InvoiceLine, 0, len(lines))
+	b.Products = make(map[string]sqldb.Product, len(lines))
 	for _, l := range lines {
 		b.Lines = append(b.Lines, l.InvoiceLine)
 		b.Products[l.Product.ID] = l.Product
@@ -54,8 +59,39 @@ func (a *Activities) loadInvoice(ctx context.Context, invoiceID string, resolveC
 	if b.Settings, err = invoicing.ParseStripeSettings(b.StripeAccount.Settings); err != nil {
 		return nil, corrupt("settings of Stripe account "+b.StripeAccount.ID, err)
 	}
-	// The connection: the one the invoice was checked with, else the customer's, else the
-	// default one.
+	return b, nil
+}
+
+// loadByParts reads what GetInvoiceBundle joins, one record at a time, naming what is
+// missing: the invoice or its billing configuration fail for a person to act on; no Anrok
+// connection leaves Anrok nil (the check step names the fix). The customer and the Stripe
+// account cannot be missing: the invoice references them.
+func (a *Activities) loadByParts(ctx context.Context, invoiceID string, resolveConnection bool) (*invoiceBundle, error) {
+	q := a.Store.Queries
+	inv, err := q.GetInvoice(ctx, invoiceID)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, "invoice_missing",
+				fmt.Sprintf("invoice %s is not in the database", invoiceID))
+		}
+		return nil, fmt.Errorf("load invoice %s: %w", invoiceID, err)
+	}
+	b := &invoiceBundle{Invoice: inv}
+	if b.Customer, err = q.GetCustomer(ctx, inv.CustomerID); err != nil {
+		return nil, fmt.Errorf("load customer %s: %w", inv.CustomerID, err)
+	}
+	if b.StripeAccount, err = q.GetStripeAccount(ctx, inv.StripeAccountID); err != nil {
+		return nil, fmt.Errorf("load stripe account %s: %w", inv.StripeAccountID, err)
+	}
+	b.Billing, err = q.GetBillingConfiguration(ctx, sqldb.GetBillingConfigurationParams{CustomerID: inv.CustomerID, ID: inv.BillingConfigurationID})
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeBillingConfigMissing,
+				fmt.Sprintf("customer %s no longer has billing configuration %q: add it back with PUT /v1/customers/%s", inv.CustomerID, inv.BillingConfigurationID, inv.CustomerID))
+		}
+		return nil, fmt.Errorf("load billing configuration: %w", err)
+	}
+	// The connection, chosen as GetInvoiceBundle chooses it.
 	var conn sqldb.AnrokConnection
 	switch {
 	case inv.AnrokConnectionID != nil && !resolveConnection:
@@ -107,28 +143,4 @@ func (b *invoiceBundle) taxIDs() ([]tax.TaxID, error) {
 func corrupt(what string, err error) error {
 	return &failure.Error{Provider: failure.ProviderTaxflow, Class: failure.NeedsPerson, Code: "stored_data_unreadable",
 		Message: what + " cannot be read: put the record again through the API", Err: err}
-}
-
-// whyNoBundle says which of an invoice's records GetInvoiceBundle found missing. Only the
-// invoice and its billing configuration can go (the others are referenced by foreign keys).
-func (a *Activities) whyNoBundle(ctx context.Context, invoiceID string) error {
-	q := a.Store.Queries
-	inv, err := q.GetInvoice(ctx, invoiceID)
-	if err != nil {
-		if store.IsNotFound(err) {
-			return failure.NeedsPersonError(failure.ProviderTaxflow, "invoice_missing",
-				fmt.Sprintf("invoice %s is not in the database", invoiceID))
-		}
-		return fmt.Errorf("load invoice %s: %w", invoiceID, err)
-	}
-	_, err = q.GetBillingConfiguration(ctx, sqldb.GetBillingConfigurationParams{CustomerID: inv.CustomerID, ID: inv.BillingConfigurationID})
-	switch {
-	case store.IsNotFound(err):
-		return failure.NeedsPersonError(failure.ProviderTaxflow, invoicing.CodeBillingConfigMissing,
-			fmt.Sprintf("customer %s no longer has billing configuration %q: add it back with PUT /v1/customers/%s", inv.CustomerID, inv.BillingConfigurationID, inv.CustomerID))
-	case err != nil:
-		return fmt.Errorf("load billing configuration: %w", err)
-	}
-	// Present a moment ago, or deleted and put back since: the next attempt reads it again.
-	return fmt.Errorf("invoice %s: its records changed while they were read", invoiceID)
 }

@@ -84,3 +84,50 @@ func TestLoadInvoiceNamesWhatIsMissing(t *testing.T) {
 		t.Fatalf("the message names neither the configuration nor the fix: %q", msg)
 	}
 }
+
+// The connection is chosen as the check step left it: the one the invoice was checked with;
+// at the check (resolveConnection), the customer's, else the default; none at all leaves it
+// nil for the check step to name.
+func TestLoadInvoiceChoosesTheConnection(t *testing.T) {
+	a := loadFixture(t)
+	ctx := context.Background()
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := a.Store.Pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	conn := func(resolve bool, want string) {
+		t.Helper()
+		b, err := a.loadInvoice(ctx, "inv", resolve)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if b.Anrok != nil {
+			got = b.Anrok.ID
+		}
+		if got != want {
+			t.Fatalf("resolve %v: connection %q, want %q", resolve, got, want)
+		}
+		if len(b.Lines) != 2 || b.Customer.ID != "cust" || b.Billing.ID != "default" {
+			t.Fatalf("resolve %v: bundle %+v", resolve, b)
+		}
+	}
+	exec(`INSERT INTO anrok_connections (id, name, api_key_sealed, api_key_hint, environment, transaction_prefix) VALUES ('eu', 'EU entity', 'sealed', '…9', 'production', 'eu:')`)
+	conn(false, "anrok") // not checked yet: the default
+	exec(`UPDATE customers SET anrok_connection_id = 'eu' WHERE id = 'cust'`)
+	conn(true, "eu") // the customer's
+	exec(`UPDATE invoices SET anrok_connection_id = 'anrok' WHERE id = 'inv'`)
+	conn(false, "anrok") // the one it was checked with, whatever the customer names now
+	conn(true, "eu")     // a new check follows today's configuration
+
+	exec(`UPDATE customers SET anrok_connection_id = NULL`)
+	exec(`UPDATE invoices SET anrok_connection_id = NULL`)
+	exec(`UPDATE anrok_connections SET is_default = false`)
+	conn(true, "") // two connections and neither the default: none to choose
+	exec(`DELETE FROM anrok_connections WHERE id = 'eu'`)
+	conn(true, "anrok") // the only one
+	exec(`DELETE FROM anrok_connections`)
+	conn(true, "")
+}

@@ -17,13 +17,23 @@ VALUES (@invoice_id, @id, @position, @product_id, @description, @quantity, @unit
 SELECT * FROM invoices WHERE id = @id;
 
 -- name: GetInvoiceBundle :one
--- An invoice with its customer, Stripe account and billing configuration in one round trip
--- (every activity reads them). No row when any is missing: the caller then finds out which.
-SELECT sqlc.embed(i), sqlc.embed(c), sqlc.embed(s), sqlc.embed(b)
+-- An invoice with its customer, Stripe account, billing configuration and Anrok connection
+-- in one round trip (every activity reads them). The connection: the one the invoice was
+-- checked with (unless resolve_connection: the check step uses today's configuration), else
+-- the customer's, else the default one (the one marked default, else the only one). No row
+-- when anything is missing: the caller then reads record by record to say what.
+SELECT sqlc.embed(i), sqlc.embed(c), sqlc.embed(s), sqlc.embed(b), sqlc.embed(a)
 FROM invoices i
 JOIN customers c ON c.id = i.customer_id
 JOIN stripe_accounts s ON s.id = i.stripe_account_id
 JOIN billing_configurations b ON b.customer_id = i.customer_id AND b.id = i.billing_configuration_id
+JOIN anrok_connections a ON a.id = CASE
+    WHEN NOT @resolve_connection::boolean AND i.anrok_connection_id IS NOT NULL THEN i.anrok_connection_id
+    WHEN c.anrok_connection_id IS NOT NULL THEN c.anrok_connection_id
+    ELSE (SELECT d.id FROM anrok_connections d
+          WHERE d.is_default OR (SELECT count(*) FROM anrok_connections) = 1
+          ORDER BY d.is_default DESC LIMIT 1)
+    END
 WHERE i.id = @id;
 
 -- name: ListInvoiceLinesWithProducts :many
@@ -79,9 +89,16 @@ ON CONFLICT (invoice_id, kind) DO UPDATE SET
 -- name: DeleteLineTaxResults :exec
 DELETE FROM line_tax_results WHERE invoice_id = @invoice_id AND kind = @kind;
 
--- name: InsertLineTaxResults :copyfrom
+-- name: InsertLineTaxResults :exec
+-- Every line of a tax answer in one statement: element i of each array is line i. (COPY
+-- would cost a round trip more, to describe the table, for the one or few lines most
+-- invoices have; unnest takes thousands as well.) Amounts before tax and the JSON go as
+-- text, exactly as written.
 INSERT INTO line_tax_results (invoice_id, kind, line_id, tax_amount, pre_tax_amount, jurisdictions, raw)
-VALUES (@invoice_id, @kind, @line_id, @tax_amount, @pre_tax_amount, @jurisdictions, @raw);
+SELECT @invoice_id::text, @kind::text, v.line_id, v.tax_amount, v.pre_tax_amount::numeric, v.jurisdictions::jsonb, v.raw::jsonb
+FROM (SELECT unnest(@line_ids::text[]) AS line_id, unnest(@tax_amounts::bigint[]) AS tax_amount,
+    unnest(@pre_tax_amounts::text[]) AS pre_tax_amount, unnest(@jurisdictions::text[]) AS jurisdictions,
+    unnest(@raws::text[]) AS raw) v;
 
 -- name: GetTaxResult :one
 SELECT * FROM tax_results WHERE invoice_id = @invoice_id AND kind = @kind;

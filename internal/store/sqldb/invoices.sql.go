@@ -112,25 +112,41 @@ func (q *Queries) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 }
 
 const getInvoiceBundle = `-- name: GetInvoiceBundle :one
-SELECT i.id, i.customer_id, i.currency, i.issued_at, i.period_start, i.period_end, i.billing_configuration_id, i.stripe_account_id, i.anrok_connection_id, i.metadata, i.request_hash, i.status, i.tax_status, i.step, i.subtotal, i.tax, i.total, i.stripe_invoice_id, i.stripe_invoice_number, i.stripe_finalized_at, i.external_status, i.anrok_transaction_id, i.anrok_transaction_version, i.anrok_transaction_status, i.workflow_id, i.workflow_started_at, i.created_at, i.updated_at, i.stripe_draft_tax_fingerprint, i.dispute_status, i.dispute_id, c.id, c.name, c.email, c.billing_address, c.shipping_address, c.tax_ids, c.anrok_customer_id, c.anrok_connection_id, c.created_at, c.updated_at, s.id, s.alias, s.api_key_sealed, s.api_key_hint, s.webhook_secret_sealed, s.base_url, s.settings, s.created_at, s.updated_at, s.requests_per_second, b.customer_id, b.id, b.stripe_account_id, b.stripe_customer_id, b.collection_method, b.created_at
+SELECT i.id, i.customer_id, i.currency, i.issued_at, i.period_start, i.period_end, i.billing_configuration_id, i.stripe_account_id, i.anrok_connection_id, i.metadata, i.request_hash, i.status, i.tax_status, i.step, i.subtotal, i.tax, i.total, i.stripe_invoice_id, i.stripe_invoice_number, i.stripe_finalized_at, i.external_status, i.anrok_transaction_id, i.anrok_transaction_version, i.anrok_transaction_status, i.workflow_id, i.workflow_started_at, i.created_at, i.updated_at, i.stripe_draft_tax_fingerprint, i.dispute_status, i.dispute_id, c.id, c.name, c.email, c.billing_address, c.shipping_address, c.tax_ids, c.anrok_customer_id, c.anrok_connection_id, c.created_at, c.updated_at, s.id, s.alias, s.api_key_sealed, s.api_key_hint, s.webhook_secret_sealed, s.base_url, s.settings, s.created_at, s.updated_at, s.requests_per_second, b.customer_id, b.id, b.stripe_account_id, b.stripe_customer_id, b.collection_method, b.created_at, a.id, a.name, a.api_key_sealed, a.api_key_hint, a.base_url, a.environment, a.accounting_time_zone, a.fallback_product_id, a.transaction_prefix, a.is_default, a.created_at, a.updated_at, a.requests_per_second
 FROM invoices i
 JOIN customers c ON c.id = i.customer_id
 JOIN stripe_accounts s ON s.id = i.stripe_account_id
 JOIN billing_configurations b ON b.customer_id = i.customer_id AND b.id = i.billing_configuration_id
-WHERE i.id = $1
+JOIN anrok_connections a ON a.id = CASE
+    WHEN NOT $1::boolean AND i.anrok_connection_id IS NOT NULL THEN i.anrok_connection_id
+    WHEN c.anrok_connection_id IS NOT NULL THEN c.anrok_connection_id
+    ELSE (SELECT d.id FROM anrok_connections d
+          WHERE d.is_default OR (SELECT count(*) FROM anrok_connections) = 1
+          ORDER BY d.is_default DESC LIMIT 1)
+    END
+WHERE i.id = $2
 `
+
+type GetInvoiceBundleParams struct {
+	ResolveConnection bool
+	ID                string
+}
 
 type GetInvoiceBundleRow struct {
 	Invoice              Invoice
 	Customer             Customer
 	StripeAccount        StripeAccount
 	BillingConfiguration BillingConfiguration
+	AnrokConnection      AnrokConnection
 }
 
-// An invoice with its customer, Stripe account and billing configuration in one round trip
-// (every activity reads them). No row when any is missing: the caller then finds out which.
-func (q *Queries) GetInvoiceBundle(ctx context.Context, id string) (GetInvoiceBundleRow, error) {
-	row := q.db.QueryRow(ctx, getInvoiceBundle, id)
+// An invoice with its customer, Stripe account, billing configuration and Anrok connection
+// in one round trip (every activity reads them). The connection: the one the invoice was
+// checked with (unless resolve_connection: the check step uses today's configuration), else
+// the customer's, else the default one (the one marked default, else the only one). No row
+// when anything is missing: the caller then reads record by record to say what.
+func (q *Queries) GetInvoiceBundle(ctx context.Context, arg GetInvoiceBundleParams) (GetInvoiceBundleRow, error) {
+	row := q.db.QueryRow(ctx, getInvoiceBundle, arg.ResolveConnection, arg.ID)
 	var i GetInvoiceBundleRow
 	err := row.Scan(
 		&i.Invoice.ID,
@@ -190,6 +206,19 @@ func (q *Queries) GetInvoiceBundle(ctx context.Context, id string) (GetInvoiceBu
 		&i.BillingConfiguration.StripeCustomerID,
 		&i.BillingConfiguration.CollectionMethod,
 		&i.BillingConfiguration.CreatedAt,
+		&i.AnrokConnection.ID,
+		&i.AnrokConnection.Name,
+		&i.AnrokConnection.ApiKeySealed,
+		&i.AnrokConnection.ApiKeyHint,
+		&i.AnrokConnection.BaseUrl,
+		&i.AnrokConnection.Environment,
+		&i.AnrokConnection.AccountingTimeZone,
+		&i.AnrokConnection.FallbackProductID,
+		&i.AnrokConnection.TransactionPrefix,
+		&i.AnrokConnection.IsDefault,
+		&i.AnrokConnection.CreatedAt,
+		&i.AnrokConnection.UpdatedAt,
+		&i.AnrokConnection.RequestsPerSecond,
 	)
 	return i, err
 }
@@ -413,14 +442,39 @@ type InsertInvoiceLinesParams struct {
 	TaxInclusive bool
 }
 
+const insertLineTaxResults = `-- name: InsertLineTaxResults :exec
+INSERT INTO line_tax_results (invoice_id, kind, line_id, tax_amount, pre_tax_amount, jurisdictions, raw)
+SELECT $1::text, $2::text, v.line_id, v.tax_amount, v.pre_tax_amount::numeric, v.jurisdictions::jsonb, v.raw::jsonb
+FROM (SELECT unnest($3::text[]) AS line_id, unnest($4::bigint[]) AS tax_amount,
+    unnest($5::text[]) AS pre_tax_amount, unnest($6::text[]) AS jurisdictions,
+    unnest($7::text[]) AS raw) v
+`
+
 type InsertLineTaxResultsParams struct {
 	InvoiceID     string
 	Kind          string
-	LineID        string
-	TaxAmount     int64
-	PreTaxAmount  decimal.Decimal
-	Jurisdictions json.RawMessage
-	Raw           json.RawMessage
+	LineIds       []string
+	TaxAmounts    []int64
+	PreTaxAmounts []string
+	Jurisdictions []string
+	Raws          []string
+}
+
+// Every line of a tax answer in one statement: element i of each array is line i. (COPY
+// would cost a round trip more, to describe the table, for the one or few lines most
+// invoices have; unnest takes thousands as well.) Amounts before tax and the JSON go as
+// text, exactly as written.
+func (q *Queries) InsertLineTaxResults(ctx context.Context, arg InsertLineTaxResultsParams) error {
+	_, err := q.db.Exec(ctx, insertLineTaxResults,
+		arg.InvoiceID,
+		arg.Kind,
+		arg.LineIds,
+		arg.TaxAmounts,
+		arg.PreTaxAmounts,
+		arg.Jurisdictions,
+		arg.Raws,
+	)
+	return err
 }
 
 const insertStripeEvent = `-- name: InsertStripeEvent :one
