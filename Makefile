@@ -29,7 +29,7 @@ help:
 	@echo "make build     build the binaries into bin/"
 	@echo "make generate  regenerate the typed SQL (sqlc $(SQLC_VERSION))"
 	@echo "make fuzz      fuzz every target for FUZZTIME (default 10s)"
-	@echo "make bench     the benchmark (about 35 minutes): bench/results.json, RESULTS.md, charts"
+	@echo "make bench     the benchmark (about 25 minutes): bench/results.json, RESULTS.md, charts"
 	@echo "make chaos     300 invoices through crashes and faults, checked in the simulators (about 5 minutes)"
 
 # Each tool is stamped with its version, so a version bump rebuilds it.
@@ -98,7 +98,7 @@ generate: $(BIN)/.sqlc-$(SQLC_VERSION)
 clean:
 	rm -rf $(BIN) .data .run
 
-# Issue 7's benchmark on this machine (about 35 minutes): results in bench/ (results.json,
+# Issue 7's benchmark on this machine (about 25 minutes): results in bench/ (results.json,
 # RESULTS.md, drain.svg, latency.svg). BENCH_FLAGS='-scale 0.05' shrinks it for a smoke
 # check; '-only drain,latency' runs some scenarios (internal/cmd/bench -help).
 .PHONY: bench
