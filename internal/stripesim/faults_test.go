@@ -1,6 +1,7 @@
 package stripesim
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -22,7 +23,15 @@ func TestTimeoutFaultExecutesAfterTheClientGaveUp(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(started), 5*time.Second, "the client's own timeout ended the call")
 	require.Eventually(t, func() bool { return h.invoiceCount() == 1 }, 5*time.Second, 10*time.Millisecond, "the write happened")
-	inv, err := createWithKey(h.client(testKey), h, cus.ID, "k-timeout", nil)
+	// The write is visible a moment before the first request has saved its answer under the
+	// key: a retry in that moment gets Stripe's 409 idempotency_key_in_use, as it would from
+	// Stripe, and a client tries again.
+	var inv *stripe.Invoice
+	require.Eventually(t, func() bool {
+		inv, err = createWithKey(h.client(testKey), h, cus.ID, "k-timeout", nil)
+		var se *stripe.Error
+		return !errors.As(err, &se) || se.Code != "idempotency_key_in_use"
+	}, 5*time.Second, 10*time.Millisecond, "the first request finished")
 	require.NoError(t, err)
 	assert.Equal(t, "true", inv.LastResponse.Header.Get("Idempotent-Replayed"))
 	assert.Equal(t, 1, h.invoiceCount())
