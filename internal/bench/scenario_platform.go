@@ -13,8 +13,10 @@ import (
 //
 // One burst of each is at the mercy of whatever else the server and the machine do in
 // those seconds (single bursts of the same code have differed by a quarter here), so the
-// scenario runs PlatformRounds rounds of a bare burst then a taxflow burst (1,000 each at
-// scale 1), and the ratio is the median of the rounds' ratios.
+// scenario first runs an unmeasured burst of each (a quarter of a round) to warm both
+// workers up, then PlatformRounds rounds of a bare burst and a taxflow burst (1,000 each at
+// scale 1; the reference first in odd rounds, taxflow first in even ones), and the ratio is
+// the median of the rounds' ratios.
 type PlatformResult struct {
 	// Invoices counts every round's; each round starts as many bare workflows.
 	Invoices int `json:"invoices"`
@@ -55,7 +57,9 @@ type PlatformResult struct {
 
 // PlatformRound is one bare burst and the taxflow burst after it.
 type PlatformRound struct {
-	Invoices          int     `json:"invoices"`
+	Invoices int `json:"invoices"`
+	// BareFirst: the reference's burst ran before taxflow's (odd rounds).
+	BareFirst         bool    `json:"bare_first"`
 	BareSeconds       float64 `json:"bare_seconds"`
 	BarePerSecond     float64 `json:"bare_workflows_per_second"`
 	InvoiceSeconds    float64 `json:"invoice_seconds"`
@@ -117,6 +121,18 @@ func (r *runner) runPlatform(ctx context.Context) error {
 	if _, err := bare.waitCompleted(ctx, ScenarioPlatform, "warmup", warmup, time.Now(), time.Minute); err != nil {
 		return err
 	}
+	// A burst of each, unmeasured, at the measured concurrency: a fresh worker's first burst
+	// also pays for growing its connection pool (each new PostgreSQL connection prepares its
+	// statements), its heap and its goroutines, which the bare worker has none of.
+	wn := max(warmup, n/4)
+	r.p.progress.logf(ScenarioPlatform, "warm-up: %d bare workflows, then %d invoices, at once (not measured)", wn, wn)
+	if _, err := r.bareBurst(ctx, bare, "warmup-burst", wn, k); err != nil {
+		return err
+	}
+	if _, _, err := r.invoiceBurst(ctx, s, "warmup-burst", wn); err != nil {
+		return err
+	}
+
 	am, sm := s.anrok.mark(), s.stripe.mark()
 	timings, err := scrapeWorkerTimings(ctx, s.workerOps)
 	if err != nil {
@@ -124,52 +140,50 @@ func (r *runner) runPlatform(ctx context.Context) error {
 	}
 	var bareLat, invoiceLat []time.Duration
 	for round := 1; round <= PlatformRounds; round++ {
-		rr := PlatformRound{Invoices: n}
-		// The reference first: n bare workflows of k no-op activities, started at once.
-		r.p.progress.logf(ScenarioPlatform, "round %d of %d: %d bare workflows of %d no-op activities, started at once", round, PlatformRounds, n, k)
-		cpu := sampleCPU()
-		batch := fmt.Sprintf("burst-r%d", round)
-		bstart, err := bare.startAll(ctx, batch, n, k, submitConcurrency)
-		if err != nil {
+		rr := PlatformRound{Invoices: n, BareFirst: round%2 == 1}
+		runBare := func() error {
+			r.p.progress.logf(ScenarioPlatform, "round %d of %d: %d bare workflows of %d no-op activities, started at once", round, PlatformRounds, n, k)
+			cpu := sampleCPU()
+			bt, err := r.bareBurst(ctx, bare, fmt.Sprintf("burst-r%d", round), n, k)
+			if err != nil {
+				return err
+			}
+			res.BareCPU = res.BareCPU.add(cpu.use(sampleCPU()))
+			rr.BareSeconds = bt.seconds
+			rr.BarePerSecond = float64(n) / rr.BareSeconds
+			bareLat = append(bareLat, bt.latencies...)
+			return nil
+		}
+		runInvoices := func() error {
+			r.p.progress.logf(ScenarioPlatform, "round %d of %d: %d taxflow invoices posted at once", round, PlatformRounds, n)
+			cpu := sampleCPU()
+			seconds, lat, err := r.invoiceBurst(ctx, s, fmt.Sprintf("platform-r%d", round), n)
+			res.Invoices += n
+			if err != nil {
+				return fmt.Errorf("round %d: %w", round, err)
+			}
+			res.InvoiceCPU = res.InvoiceCPU.add(cpu.use(sampleCPU()))
+			rr.InvoiceSeconds = seconds
+			rr.InvoicesPerSecond = float64(n) / rr.InvoiceSeconds
+			invoiceLat = append(invoiceLat, lat...)
+			return nil
+		}
+		// Odd rounds run the reference first, even rounds taxflow first, so that whatever
+		// changes along the run (the server warming, work left by the previous burst) falls
+		// on both alike.
+		first, second := runBare, runInvoices
+		if !rr.BareFirst {
+			first, second = runInvoices, runBare
+		}
+		if err := first(); err != nil {
 			return err
 		}
-		bt, err := bare.waitCompleted(ctx, ScenarioPlatform, batch, n, bstart, burstTimeout(n))
-		if err != nil {
+		if err := second(); err != nil {
 			return err
 		}
-		res.BareCPU = res.BareCPU.add(cpu.use(sampleCPU()))
-		rr.BareSeconds = bt[len(bt)-1].close.Sub(bstart).Seconds()
-		rr.BarePerSecond = float64(n) / rr.BareSeconds
-		bareLat = append(bareLat, bareLatencies(bt)...)
-
-		// taxflow: n invoices posted at once through the API.
-		r.p.progress.logf(ScenarioPlatform, "round %d of %d: %d taxflow invoices posted at once", round, PlatformRounds, n)
-		cpu = sampleCPU()
-		prefix := fmt.Sprintf("platform-r%d", round)
-		start, err := s.submitAll(ctx, ScenarioPlatform, invoiceIDs(prefix, n), submitConcurrency)
-		if err != nil {
-			return err
-		}
-		st, err := s.waitSettled(ctx, ScenarioPlatform, prefix+"-", n, start, burstTimeout(n), nil)
-		if err != nil {
-			return err
-		}
-		res.InvoiceCPU = res.InvoiceCPU.add(cpu.use(sampleCPU()))
-		res.Finalized, res.Failed, res.Unfinished = res.Finalized+st.finalized, res.Failed+st.failed, res.Unfinished+st.other
-		if st.finalized < n {
-			return fmt.Errorf("round %d: %d of %d invoices finalized (%d failed, %d unfinished): the throughput would mean nothing", round, st.finalized, n, st.failed, st.other)
-		}
-		ts, err := s.timings(ctx, prefix+"-")
-		if err != nil {
-			return err
-		}
-		rr.InvoiceSeconds = ts[len(ts)-1].updated.Sub(start).Seconds()
-		rr.InvoicesPerSecond = float64(n) / rr.InvoiceSeconds
 		rr.Ratio = rr.InvoicesPerSecond / rr.BarePerSecond
-		invoiceLat = append(invoiceLat, latencies(ts)...)
 		r.p.progress.logf(ScenarioPlatform, "round %d of %d: %.1f invoices/s against %.1f bare workflows/s: ratio %.2f", round, PlatformRounds, rr.InvoicesPerSecond, rr.BarePerSecond, rr.Ratio)
 		res.Rounds = append(res.Rounds, rr)
-		res.Invoices += n
 		res.BareSeconds += rr.BareSeconds
 		res.InvoiceSeconds += rr.InvoiceSeconds
 	}
@@ -197,10 +211,54 @@ func (r *runner) runPlatform(ctx context.Context) error {
 		Value: res.Ratio, Unit: "ratio",
 		Reference: &Reference{Name: fmt.Sprintf("bare workflow of %d no-op activities: %.1f workflows/s (taxflow: %.1f invoices/s), the median round", k, res.BarePerSecond, res.InvoicesPerSecond), Value: res.BarePerSecond, Unit: "workflows/s"},
 		Target:    "≥ 0.8", Pass: passed(res.Ratio >= 0.8),
-		Note: fmt.Sprintf("median of %d rounds (ratios %s), each %d bare workflows then %d invoices started at once (%d clients); per invoice Anrok %.2f calls, Stripe %.2f calls",
+		Note: fmt.Sprintf("median of %d rounds (ratios %s), each %d bare workflows and %d invoices started at once (%d clients), in alternating order after an unmeasured warm-up burst of each; per invoice Anrok %.2f calls, Stripe %.2f calls",
 			len(res.Rounds), strings.Join(ratios, ", "), n, n, submitConcurrency, res.AnrokCallsPerInvoice, res.StripeCallsPerInvoice),
 	})
 	return nil
+}
+
+// bareBurstResult is a burst of reference workflows: from the first start to the last close.
+type bareBurstResult struct {
+	seconds   float64
+	latencies []time.Duration
+}
+
+// bareBurst starts n reference workflows of k activities at once and waits for them all.
+func (r *runner) bareBurst(ctx context.Context, bare *bareRun, batch string, n, k int) (bareBurstResult, error) {
+	start, err := bare.startAll(ctx, batch, n, k, submitConcurrency)
+	if err != nil {
+		return bareBurstResult{}, err
+	}
+	bt, err := bare.waitCompleted(ctx, ScenarioPlatform, batch, n, start, burstTimeout(n))
+	if err != nil {
+		return bareBurstResult{}, err
+	}
+	return bareBurstResult{seconds: bt[len(bt)-1].close.Sub(start).Seconds(), latencies: bareLatencies(bt)}, nil
+}
+
+// invoiceBurst posts n invoices at once and waits until every one is finalized: the seconds
+// from the first post to the last finalization, and each invoice's latency. Its counts go
+// into the result unless prefix is a warm-up's.
+func (r *runner) invoiceBurst(ctx context.Context, s *stack, prefix string, n int) (float64, []time.Duration, error) {
+	start, err := s.submitAll(ctx, ScenarioPlatform, invoiceIDs(prefix, n), submitConcurrency)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.waitSettled(ctx, ScenarioPlatform, prefix+"-", n, start, burstTimeout(n), nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if res := r.res.Platform; !strings.HasPrefix(prefix, "warmup") {
+		res.Finalized, res.Failed, res.Unfinished = res.Finalized+st.finalized, res.Failed+st.failed, res.Unfinished+st.other
+	}
+	if st.finalized < n {
+		return 0, nil, fmt.Errorf("%d of %d invoices finalized (%d failed, %d unfinished): the throughput would mean nothing", st.finalized, n, st.failed, st.other)
+	}
+	ts, err := s.timings(ctx, prefix+"-")
+	if err != nil {
+		return 0, nil, err
+	}
+	return ts[len(ts)-1].updated.Sub(start).Seconds(), latencies(ts), nil
 }
 
 // medianRound is the round with the median ratio (the lower middle one of an even count).
