@@ -115,12 +115,6 @@ func (r *runner) runPlatform(ctx context.Context) error {
 		return err
 	}
 	defer bare.stop()
-	if _, err := bare.startAll(ctx, "warmup", warmup, k, warmup); err != nil {
-		return err
-	}
-	if _, err := bare.waitCompleted(ctx, ScenarioPlatform, "warmup", warmup, time.Now(), time.Minute); err != nil {
-		return err
-	}
 	// A burst of each, unmeasured, at the measured concurrency: a fresh worker's first burst
 	// also pays for growing its connection pool (each new PostgreSQL connection prepares its
 	// statements), its heap and its goroutines, which the bare worker has none of.
@@ -129,7 +123,7 @@ func (r *runner) runPlatform(ctx context.Context) error {
 	if _, err := r.bareBurst(ctx, bare, "warmup-burst", wn, k); err != nil {
 		return err
 	}
-	if _, _, err := r.invoiceBurst(ctx, s, "warmup-burst", wn); err != nil {
+	if _, err := r.invoiceBurst(ctx, s, "warmup-burst", wn); err != nil {
 		return err
 	}
 
@@ -157,15 +151,16 @@ func (r *runner) runPlatform(ctx context.Context) error {
 		runInvoices := func() error {
 			r.p.progress.logf(ScenarioPlatform, "round %d of %d: %d taxflow invoices posted at once", round, PlatformRounds, n)
 			cpu := sampleCPU()
-			seconds, lat, err := r.invoiceBurst(ctx, s, fmt.Sprintf("platform-r%d", round), n)
+			it, err := r.invoiceBurst(ctx, s, fmt.Sprintf("platform-r%d", round), n)
 			res.Invoices += n
+			res.Finalized, res.Failed, res.Unfinished = res.Finalized+it.settled.finalized, res.Failed+it.settled.failed, res.Unfinished+it.settled.other
 			if err != nil {
 				return fmt.Errorf("round %d: %w", round, err)
 			}
 			res.InvoiceCPU = res.InvoiceCPU.add(cpu.use(sampleCPU()))
-			rr.InvoiceSeconds = seconds
+			rr.InvoiceSeconds = it.seconds
 			rr.InvoicesPerSecond = float64(n) / rr.InvoiceSeconds
-			invoiceLat = append(invoiceLat, lat...)
+			invoiceLat = append(invoiceLat, it.latencies...)
 			return nil
 		}
 		// Odd rounds run the reference first, even rounds taxflow first, so that whatever
@@ -217,48 +212,46 @@ func (r *runner) runPlatform(ctx context.Context) error {
 	return nil
 }
 
-// bareBurstResult is a burst of reference workflows: from the first start to the last close.
-type bareBurstResult struct {
+// burstResult is a burst of reference workflows or invoices: the seconds from the first
+// start to the last close (finalization), each one's latency, and how the invoices settled.
+type burstResult struct {
 	seconds   float64
 	latencies []time.Duration
+	settled   settled
 }
 
 // bareBurst starts n reference workflows of k activities at once and waits for them all.
-func (r *runner) bareBurst(ctx context.Context, bare *bareRun, batch string, n, k int) (bareBurstResult, error) {
+func (r *runner) bareBurst(ctx context.Context, bare *bareRun, batch string, n, k int) (burstResult, error) {
 	start, err := bare.startAll(ctx, batch, n, k, submitConcurrency)
 	if err != nil {
-		return bareBurstResult{}, err
+		return burstResult{}, err
 	}
 	bt, err := bare.waitCompleted(ctx, ScenarioPlatform, batch, n, start, burstTimeout(n))
 	if err != nil {
-		return bareBurstResult{}, err
+		return burstResult{}, err
 	}
-	return bareBurstResult{seconds: bt[len(bt)-1].close.Sub(start).Seconds(), latencies: bareLatencies(bt)}, nil
+	return burstResult{seconds: bt[len(bt)-1].close.Sub(start).Seconds(), latencies: bareLatencies(bt)}, nil
 }
 
-// invoiceBurst posts n invoices at once and waits until every one is finalized: the seconds
-// from the first post to the last finalization, and each invoice's latency. Its counts go
-// into the result unless prefix is a warm-up's.
-func (r *runner) invoiceBurst(ctx context.Context, s *stack, prefix string, n int) (float64, []time.Duration, error) {
+// invoiceBurst posts n invoices at once and waits until every one is finalized. How they
+// settled is returned with the error when not all were.
+func (r *runner) invoiceBurst(ctx context.Context, s *stack, prefix string, n int) (burstResult, error) {
 	start, err := s.submitAll(ctx, ScenarioPlatform, invoiceIDs(prefix, n), submitConcurrency)
 	if err != nil {
-		return 0, nil, err
+		return burstResult{}, err
 	}
 	st, err := s.waitSettled(ctx, ScenarioPlatform, prefix+"-", n, start, burstTimeout(n), nil)
 	if err != nil {
-		return 0, nil, err
-	}
-	if res := r.res.Platform; !strings.HasPrefix(prefix, "warmup") {
-		res.Finalized, res.Failed, res.Unfinished = res.Finalized+st.finalized, res.Failed+st.failed, res.Unfinished+st.other
+		return burstResult{}, err
 	}
 	if st.finalized < n {
-		return 0, nil, fmt.Errorf("%d of %d invoices finalized (%d failed, %d unfinished): the throughput would mean nothing", st.finalized, n, st.failed, st.other)
+		return burstResult{settled: st}, fmt.Errorf("%d of %d invoices finalized (%d failed, %d unfinished): the throughput would mean nothing", st.finalized, n, st.failed, st.other)
 	}
 	ts, err := s.timings(ctx, prefix+"-")
 	if err != nil {
-		return 0, nil, err
+		return burstResult{settled: st}, err
 	}
-	return ts[len(ts)-1].updated.Sub(start).Seconds(), latencies(ts), nil
+	return burstResult{seconds: ts[len(ts)-1].updated.Sub(start).Seconds(), latencies: latencies(ts), settled: st}, nil
 }
 
 // medianRound is the round with the median ratio (the lower middle one of an even count).
